@@ -1,0 +1,19 @@
+"""``aiida-lps`` command line: set-up of computers and codes, in the style of ``verdi``."""
+
+from __future__ import annotations
+
+import click
+from aiida.cmdline.params import options, types
+
+from aiida_lps.cli.setup import setup
+
+__all__ = ("cli",)
+
+
+@click.group("aiida-lps", context_settings={"help_option_names": ["-h", "--help"]})
+@options.PROFILE(type=types.ProfileParamType(load_profile=True), expose_value=False)
+def cli():
+    """Command line interface of aiida-lps (uses the default AiiDA profile unless -p is given)."""
+
+
+cli.add_command(setup)

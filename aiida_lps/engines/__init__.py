@@ -1,0 +1,1 @@
+"""Engine adapters: input generation and output reading for each simulation code (no AiiDA import)."""

@@ -1,0 +1,166 @@
+"""LAMMPS input generation for equilibration + production MD (``units metal``: Å, ps, eV, bar, K)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Sequence
+
+import ase
+import numpy as np
+from ase.io.lammpsdata import write_lammps_data
+
+__all__ = ("MDSettings", "DATA_FILENAME", "DUMP_FILENAME", "FINAL_DATA_FILENAME", "write_data_file", "md_script")
+
+DATA_FILENAME = "structure.data"
+DUMP_FILENAME = "trajectory.dump"
+FINAL_DATA_FILENAME = "final.data"
+ENSEMBLES = ("nvt", "npt")
+COUPLINGS = ("iso", "aniso", "tri")
+
+
+@dataclasses.dataclass
+class MDSettings:
+    """Settings of one equilibration + production MD run.
+
+    Times are in steps unless stated; the thermostat/barostat damping is given in multiples of the timestep
+    (Nosé-Hoover: 100 × dt and 1000 × dt are the LAMMPS recommendations and match seed 002's 0.1 ps / 1 ps at 1 fs).
+    """
+
+    temperature: float  # K
+    timestep_fs: float = 1.0
+    equilibration_steps: int = 1000
+    production_steps: int = 10000
+    ensemble: str = "nvt"  # production ensemble
+    equilibration_ensemble: str | None = None  # defaults to `ensemble`
+    thermostat_damping: float = 100.0  # × timestep
+    barostat_damping: float = 1000.0  # × timestep
+    pressure_bar: float = 1.0
+    npt_coupling: str = "aniso"
+    dump_interval: int = 10  # steps between stored frames
+    thermo_interval: int = 100  # steps between thermo lines
+    seed: int = 12345
+    initial_temperature: float | None = None  # K; velocities start here and equilibration ramps to `temperature`
+
+    def __post_init__(self):
+        self.validate()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MDSettings:
+        """Build from a dictionary, rejecting unknown keys with their names."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise ValueError(f"unknown MD setting(s) {unknown}; known: {sorted(fields)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        """Return a JSON-able dictionary."""
+        return dataclasses.asdict(self)
+
+    @property
+    def frame_interval_ps(self) -> float:
+        """Time between stored trajectory frames in ps."""
+        return self.dump_interval * self.timestep_fs * 1e-3
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first invalid setting."""
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be positive (K), got {self.temperature}")
+        if self.initial_temperature is not None and not self.initial_temperature > 0:
+            raise ValueError(f"initial_temperature must be positive (K), got {self.initial_temperature}")
+        if not self.timestep_fs > 0:
+            raise ValueError(f"timestep_fs must be positive, got {self.timestep_fs}")
+        for name in ("equilibration_steps", "production_steps", "dump_interval", "thermo_interval"):
+            value = getattr(self, name)
+            if int(value) != value or value < (0 if name == "equilibration_steps" else 1):
+                raise ValueError(f"{name} must be a non-negative integer (positive except equilibration), got {value}")
+        for name in ("ensemble", "equilibration_ensemble"):
+            value = getattr(self, name)
+            if value is not None and value not in ENSEMBLES:
+                raise ValueError(f"{name} must be one of {ENSEMBLES}, got {value!r}")
+        if self.npt_coupling not in COUPLINGS:
+            raise ValueError(f"npt_coupling must be one of {COUPLINGS}, got {self.npt_coupling!r}")
+        if self.production_steps // self.dump_interval < 10:
+            raise ValueError(
+                f"production_steps / dump_interval = {self.production_steps // self.dump_interval} frames; "
+                "at least 10 stored frames are needed for an MSD"
+            )
+        if not (self.thermostat_damping > 0 and self.barostat_damping > 0):
+            raise ValueError("thermostat_damping and barostat_damping must be positive (multiples of the timestep)")
+
+
+def write_data_file(atoms: ase.Atoms, type_elements: Sequence[str]) -> str:
+    """Return a LAMMPS ``atomic`` data file for ``atoms`` with one atom type per entry of ``type_elements``.
+
+    Triclinic cells are rotated into LAMMPS's upper-triangular convention by ASE; all Cartesian output (dump
+    positions, per-axis MSD) is then expressed in that frame. Masses are written for every type.
+    """
+    missing = sorted(set(atoms.get_chemical_symbols()) - set(type_elements))
+    if missing:
+        raise ValueError(f"structure contains {missing} which have no LAMMPS atom type in {list(type_elements)}")
+    buffer = io.StringIO()
+    write_lammps_data(
+        buffer, atoms, specorder=list(type_elements), masses=True, units="metal", atom_style="atomic", force_skew=True
+    )
+    return buffer.getvalue()
+
+
+def _integrator(settings: MDSettings, ensemble: str, start_temperature: float) -> str:
+    temp = settings.temperature
+    dt_ps = settings.timestep_fs * 1e-3
+    tdamp = settings.thermostat_damping * dt_ps
+    if ensemble == "nvt":
+        return f"fix integrate all nvt temp {start_temperature} {temp} {tdamp:.6g}"
+    pdamp = settings.barostat_damping * dt_ps
+    p = settings.pressure_bar
+    return (
+        f"fix integrate all npt temp {start_temperature} {temp} {tdamp:.6g} "
+        f"{settings.npt_coupling} {p} {p} {pdamp:.6g}"
+    )
+
+
+def md_script(settings: MDSettings, pair_commands: Sequence[str]) -> str:
+    """Return the LAMMPS input script: equilibration, then production with an unwrapped-coordinate dump.
+
+    With ``initial_temperature`` the velocities start at that temperature and the equilibration thermostat ramps
+    linearly to ``temperature`` (melt-and-cool start for liquids and glasses).
+    The dump (``id type xu yu zu``, sorted by id) is written only during production; thermo lines go to the log
+    in two blocks (equilibration, production); the final configuration is written to ``final.data``.
+    """
+    eq_ensemble = settings.equilibration_ensemble or settings.ensemble
+    start = settings.initial_temperature or settings.temperature
+    lines = [
+        "# LAMMPS input generated by aiida-lps",
+        "units metal",
+        "atom_style atomic",
+        "boundary p p p",
+        f"read_data {DATA_FILENAME}",
+        *pair_commands,
+        "neighbor 2.0 bin",
+        "neigh_modify every 1 delay 0 check yes",
+        f"timestep {settings.timestep_fs * 1e-3:.10g}",
+        f"velocity all create {start} {settings.seed} dist gaussian mom yes rot no",
+        "thermo_style custom step time temp press pe ke etotal vol",
+        "thermo_modify norm no flush yes lost error",
+        f"thermo {settings.thermo_interval}",
+        "# equilibration",
+        _integrator(settings, eq_ensemble, start),
+        f"run {settings.equilibration_steps}",
+        "unfix integrate",
+        "reset_timestep 0",
+        "# production",
+        _integrator(settings, settings.ensemble, settings.temperature),
+        f"dump trajectory all custom {settings.dump_interval} {DUMP_FILENAME} id type xu yu zu",
+        "dump_modify trajectory sort id format float %.6f",
+        f"run {settings.production_steps}",
+        f"write_data {FINAL_DATA_FILENAME} nocoeff",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def type_masses(type_elements: Sequence[str]) -> np.ndarray:
+    """Atomic masses (amu) of the LAMMPS types, in type order."""
+    from ase.data import atomic_masses, atomic_numbers
+
+    return np.array([atomic_masses[atomic_numbers[el]] for el in type_elements])

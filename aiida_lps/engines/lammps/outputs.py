@@ -1,0 +1,208 @@
+"""Readers for LAMMPS output: thermo blocks of ``log.lammps``, unwrapped-coordinate dumps, and error messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import re
+from collections.abc import Iterator
+from typing import IO
+
+import numpy as np
+
+__all__ = ("LammpsError", "ThermoBlock", "Trajectory", "classify_errors", "read_thermo_blocks", "read_dump")
+
+
+class LammpsError(enum.Enum):
+    """Failure classes recognised in LAMMPS output (mapped to exit codes by the parser)."""
+
+    LOST_ATOMS = "lost atoms"
+    NAN_ENERGY = "non-finite energy or coordinates"
+    POTENTIAL_FILE = "potential file missing or malformed"
+    OTHER = "LAMMPS error"
+
+
+_ERROR_LINE = re.compile(r"^ERROR(?: on proc \d+)?:\s*(.*)$", re.MULTILINE)
+_POTENTIAL_PATTERNS = (
+    "cannot open",
+    "incorrect args for pair coefficients",
+    "incorrect format in",
+    "potential file",
+    "coefficient file",
+    "param file",
+    "unknown pair style",
+    "unrecognized pair style",
+)
+
+
+def classify_errors(log_text: str) -> tuple[LammpsError, str] | None:
+    """Return the failure class and the first LAMMPS ``ERROR`` message found in ``log_text`` (or ``None``)."""
+    match = _ERROR_LINE.search(log_text)
+    if match is None:
+        return None
+    message = match.group(1).strip()
+    low = message.lower()
+    if "lost atoms" in low:
+        return LammpsError.LOST_ATOMS, message
+    if "non-numeric" in low or "out of range atoms" in low or " nan " in f" {low} ":
+        return LammpsError.NAN_ENERGY, message
+    if any(pattern in low for pattern in _POTENTIAL_PATTERNS):
+        return LammpsError.POTENTIAL_FILE, message
+    return LammpsError.OTHER, message
+
+
+@dataclasses.dataclass
+class ThermoBlock:
+    """One thermo block of a LAMMPS log (one ``run`` command): column name -> values."""
+
+    columns: dict[str, np.ndarray]
+
+    @property
+    def finite(self) -> bool:
+        """Whether every number of the block is finite."""
+        return all(np.all(np.isfinite(v)) for v in self.columns.values())
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Mean, standard deviation, first and last value of each column (NaN-safe)."""
+        out = {}
+        for name, values in self.columns.items():
+            if name == "Step" or values.size == 0:
+                continue
+            out[name] = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values)),
+                "first": float(values[0]),
+                "last": float(values[-1]),
+            }
+        return out
+
+
+def _to_float(token: str) -> float:
+    try:
+        return float(token)
+    except ValueError:
+        return math.nan
+
+
+def read_thermo_blocks(log_text: str) -> list[ThermoBlock]:
+    """Return the thermo blocks of a LAMMPS log in order (``Step ...`` header up to ``Loop time``)."""
+    blocks: list[ThermoBlock] = []
+    header: list[str] | None = None
+    rows: list[list[float]] = []
+    for line in log_text.splitlines():
+        tokens = line.split()
+        if header is None:
+            if tokens and tokens[0] == "Step" and len(tokens) > 1:
+                header, rows = tokens, []
+            continue
+        if line.startswith("Loop time") or line.startswith("ERROR") or len(tokens) != len(header):
+            if not line.startswith("WARNING"):
+                blocks.append(_block(header, rows))
+                header = None
+            continue
+        rows.append([_to_float(t) for t in tokens])
+    if header is not None:
+        blocks.append(_block(header, rows))
+    return blocks
+
+
+def _block(header: list[str], rows: list[list[float]]) -> ThermoBlock:
+    data = np.array(rows, dtype=float).reshape(len(rows), len(header))
+    return ThermoBlock({name: data[:, i] for i, name in enumerate(header)})
+
+
+@dataclasses.dataclass
+class Trajectory:
+    """Unwrapped positions read from a dump, sorted by atom id.
+
+    :ivar positions: (n_frames, n_atoms, 3) Å.
+    :ivar types: (n_atoms,) LAMMPS atom types (1-based).
+    :ivar cells: (n_frames, 3, 3) Å, rows are the box vectors of each frame.
+    :ivar timesteps: (n_frames,) MD step of each frame.
+    """
+
+    positions: np.ndarray
+    types: np.ndarray
+    cells: np.ndarray
+    timesteps: np.ndarray
+
+
+def _box_to_cell(bounds: np.ndarray, tilts: tuple[float, float, float]) -> np.ndarray:
+    """Convert LAMMPS dump box bounds (with bounding-box correction for tilts) into cell rows."""
+    xy, xz, yz = tilts
+    xlo_b, xhi_b = bounds[0]
+    ylo_b, yhi_b = bounds[1]
+    zlo, zhi = bounds[2]
+    xlo = xlo_b - min(0.0, xy, xz, xy + xz)
+    xhi = xhi_b - max(0.0, xy, xz, xy + xz)
+    ylo = ylo_b - min(0.0, yz)
+    yhi = yhi_b - max(0.0, yz)
+    return np.array([[xhi - xlo, 0.0, 0.0], [xy, yhi - ylo, 0.0], [xz, yz, zhi - zlo]])
+
+
+def _frames(handle: IO[str]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    while True:
+        line = handle.readline()
+        if not line:
+            return
+        if not line.startswith("ITEM: TIMESTEP"):
+            raise ValueError(f"malformed dump: expected 'ITEM: TIMESTEP', got {line.strip()!r}")
+        step = int(handle.readline())
+        handle.readline()  # ITEM: NUMBER OF ATOMS
+        n_atoms = int(handle.readline())
+        box_header = handle.readline().split()
+        bounds = np.array([handle.readline().split() for _ in range(3)], dtype=float)
+        tilts = (0.0, 0.0, 0.0)
+        if "xy" in box_header:
+            tilts = (bounds[0, 2], bounds[1, 2], bounds[2, 2])
+        cell = _box_to_cell(bounds[:, :2], tilts)
+        columns = handle.readline().split()[2:]
+        body = "".join(handle.readline() for _ in range(n_atoms))
+        values = np.fromstring(body, sep=" ")
+        if values.size != n_atoms * len(columns):
+            raise ValueError(f"truncated dump frame at step {step}: {values.size} numbers for {n_atoms} atoms")
+        yield step, cell, values.reshape(n_atoms, len(columns)), columns
+
+
+def read_dump(handle: IO[str], stride: int = 1, expected_frames: int | None = None) -> Trajectory:
+    """Read a ``dump custom ... id type xu yu zu`` file (every ``stride``-th frame) into a :class:`Trajectory`.
+
+    Streams frame by frame into one preallocated array (grown by doubling when ``expected_frames`` is unknown or
+    too small): peak memory is about the output array plus one frame of text. A truncated last frame (a run that
+    stopped while writing) is dropped.
+    """
+    positions: np.ndarray | None = None
+    cells: list[np.ndarray] = []
+    steps: list[int] = []
+    types = None
+    count = 0
+    try:
+        for index, (step, cell, table, columns) in enumerate(_frames(handle)):
+            if index % stride:
+                continue
+            col = {name: i for i, name in enumerate(columns)}
+            missing = {"id", "type", "xu", "yu", "zu"} - set(col)
+            if missing:
+                raise ValueError(f"dump lacks the columns {sorted(missing)} (unwrapped coordinates are required)")
+            table = table[np.argsort(table[:, col["id"]], kind="stable")]
+            if positions is None:
+                types = table[:, col["type"]].astype(int)
+                capacity = max(1, -(-expected_frames // stride)) if expected_frames else 64
+                positions = np.empty((capacity, len(table), 3))
+            elif count == positions.shape[0]:
+                positions = np.concatenate([positions, np.empty_like(positions)])
+            positions[count] = table[:, [col["xu"], col["yu"], col["zu"]]]
+            cells.append(cell)
+            steps.append(step)
+            count += 1
+    except (ValueError, IndexError) as exception:
+        if "truncated" not in str(exception) and "invalid literal" not in str(exception):
+            raise
+    if not count:
+        raise ValueError("the dump holds no complete frame")
+    if count < positions.shape[0]:
+        positions = positions[:count].copy() if count < positions.shape[0] // 2 else positions[:count]
+    return Trajectory(
+        positions=positions, types=types, cells=np.stack(cells), timesteps=np.array(steps, dtype=np.int64)
+    )

@@ -1,0 +1,181 @@
+"""Parser of ``lps.lammps.md``: thermo, unwrapped trajectory → MSD, D, σ (Nernst-Einstein), errors → exit codes."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+
+import numpy as np
+from aiida import orm
+from aiida.engine import ExitCode
+from aiida.parsers import Parser
+
+from aiida_lps.common.serialize import json_safe
+from aiida_lps.common.validation import analysis_settings
+from aiida_lps.engines.lammps.inputs import DUMP_FILENAME, FINAL_DATA_FILENAME, MDSettings, type_masses
+from aiida_lps.engines.lammps.outputs import LammpsError, classify_errors, read_dump, read_thermo_blocks
+from aiida_lps.science.diffusion import analyse_diffusion, nernst_einstein_conductivity, number_density
+from aiida_lps.science.diffusion import region_diffusion
+
+__all__ = ("LammpsMDParser",)
+
+_ERROR_EXIT = {
+    LammpsError.LOST_ATOMS: "ERROR_LOST_ATOMS",
+    LammpsError.NAN_ENERGY: "ERROR_NAN_ENERGY",
+    LammpsError.POTENTIAL_FILE: "ERROR_POTENTIAL",
+    LammpsError.OTHER: "ERROR_LAMMPS",
+}
+_MISSING_EXECUTABLE = ("No such file or directory", "command not found", "Permission denied", "cannot execute")
+
+
+class LammpsMDParser(Parser):
+    """Turn a finished LAMMPS MD run into MSD arrays, diffusivities and conductivities."""
+
+    def parse(self, retrieved_temporary_folder: str | None = None, **kwargs) -> ExitCode | None:
+        """Parse the log, classify failures, analyse the temporarily retrieved trajectory."""
+        names = self.retrieved.base.repository.list_object_names()
+        log_name = self.node.process_class._LOG_FILENAME
+        log_text = self.retrieved.base.repository.get_object_content(log_name) if log_name in names else ""
+        stdout_name = self.node.process_class._STDOUT_FILENAME
+        stdout = self.retrieved.base.repository.get_object_content(stdout_name) if stdout_name in names else ""
+
+        error = classify_errors(log_text + "\n" + stdout)
+        if error is not None:
+            kind, message = error
+            return self.exit_codes[_ERROR_EXIT[kind]].format(detail=message)
+        if not log_text:
+            stderr = self.node.get_scheduler_stderr() or ""
+            if any(marker in stderr for marker in _MISSING_EXECUTABLE):
+                return self.exit_codes.ERROR_EXECUTABLE_NOT_FOUND.format(detail=stderr.strip()[-300:])
+            return self.exit_codes.ERROR_LOG_MISSING
+
+        blocks = read_thermo_blocks(log_text)
+        for block in blocks:
+            if not block.finite:
+                return self.exit_codes.ERROR_NAN_ENERGY.format(detail="non-finite value in the thermo output")
+        if "Total wall time" not in log_text or len(blocks) < 2:
+            return self.exit_codes.ERROR_INCOMPLETE_RUN.format(
+                detail=f"{len(blocks)} of 2 thermo blocks and no 'Total wall time' line (time limit or crash?)"
+            )
+
+        settings = MDSettings.from_dict(self.node.inputs.parameters.get_dict())
+        analysis = analysis_settings(self.node.inputs.analysis.get_dict() if "analysis" in self.node.inputs else None)
+        potential = self.node.inputs.potential
+
+        dump_path = pathlib.Path(retrieved_temporary_folder or "") / DUMP_FILENAME
+        if retrieved_temporary_folder is None or not dump_path.is_file():
+            return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=f"{DUMP_FILENAME} was not retrieved")
+        expected = settings.production_steps // settings.dump_interval + 1
+        try:
+            with dump_path.open() as handle:
+                trajectory = read_dump(handle, expected_frames=expected)
+        except ValueError as exception:
+            return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=str(exception))
+
+        production = blocks[-1]
+        self.out("thermo", _array_node(production.columns))
+        try:
+            results, msd_node = self._analyse(trajectory, settings, analysis, potential.elements, production)
+        except ValueError as exception:
+            return self.exit_codes.ERROR_ANALYSIS.format(detail=str(exception))
+        results["thermo"] = {"equilibration": blocks[0].summary(), "production": production.summary()}
+        self.out("msd", msd_node)
+        self.out("results", orm.Dict(json_safe(results)))
+
+        if FINAL_DATA_FILENAME in names:
+            self.out("structure", self._final_structure(potential.elements))
+        stride = int(analysis["trajectory_stride"])
+        if stride > 0:
+            self.out("trajectory", _trajectory_node(trajectory, potential.elements, stride))
+        return None
+
+    def _analyse(self, trajectory, settings: MDSettings, analysis: dict, type_elements, production):
+        symbols = [type_elements[t - 1] for t in trajectory.types]
+        masses = type_masses(type_elements)[trajectory.types - 1]
+        frame_ps = float(trajectory.timesteps[1] - trajectory.timesteps[0]) * settings.timestep_fs * 1e-3
+        volume = float(np.mean(production.columns["Volume"]))
+        common = {
+            "window": tuple(analysis["window"]),
+            "n_blocks": int(analysis["n_blocks"]),
+            "drift": analysis["drift"],
+            "subdiffusive_threshold": float(analysis["subdiffusive_threshold"]),
+        }
+        msd_node = orm.ArrayData()
+        species_results = {}
+        time_ps = None
+        for species in analysis["species"]:
+            result, time_ps, msd_axes = analyse_diffusion(
+                trajectory.positions, frame_ps, symbols, masses, species=species, **common
+            )
+            msd_node.set_array(f"msd_{species}", msd_axes)
+            entry = result.to_dict()
+            charge = (analysis["charges"] or {}).get(species)
+            n_ions = symbols.count(species)
+            density = number_density(n_ions, volume)
+            entry["number_density_per_A3"] = density
+            if charge:
+                entry["charge"] = charge
+                entry["conductivity_S_cm"] = nernst_einstein_conductivity(result.D, density, settings.temperature, charge)
+                entry["conductivity_stderr_S_cm"] = nernst_einstein_conductivity(
+                    result.D_stderr, density, settings.temperature, charge
+                )
+            if result.subdiffusive:
+                self.logger.warning(
+                    f"{species}: MSD log-log slope {result.loglog_slope:.2f} < {common['subdiffusive_threshold']} "
+                    "in the fit window: sub-diffusive, D is an upper bound, not a diffusivity"
+                )
+            if analysis["regions"]:
+                entry["regions"] = region_diffusion(
+                    trajectory.positions,
+                    trajectory.cells.mean(axis=0),
+                    frame_ps,
+                    symbols,
+                    masses,
+                    species,
+                    axis=int(analysis["regions"]["axis"]),
+                    boundaries=[tuple(b) for b in analysis["regions"]["boundaries"]],
+                    **common,
+                )
+            species_results[species] = entry
+        msd_node.set_array("time_ps", time_ps)
+        msd_node.base.attributes.set("units", {"time_ps": "ps", "msd": "Å^2 (columns x, y, z)"})
+        results = {
+            "temperature_target_K": settings.temperature,
+            "temperature_mean_K": float(np.mean(production.columns["Temp"])),
+            "volume_mean_A3": volume,
+            "n_atoms": int(trajectory.positions.shape[1]),
+            "n_frames": int(trajectory.positions.shape[0]),
+            "frame_interval_ps": frame_ps,
+            "production_time_ps": float(frame_ps * (trajectory.positions.shape[0] - 1)),
+            "species": species_results,
+            "units": {"D": "cm^2/s", "conductivity": "S/cm", "time": "ps", "volume": "Å^3"},
+        }
+        return results, msd_node
+
+    def _final_structure(self, type_elements) -> orm.StructureData:
+        from ase.data import atomic_numbers
+        from ase.io.lammpsdata import read_lammps_data
+
+        text = self.retrieved.base.repository.get_object_content(FINAL_DATA_FILENAME)
+        z_of_type = {i + 1: atomic_numbers[el] for i, el in enumerate(type_elements)}
+        atoms = read_lammps_data(io.StringIO(text), Z_of_type=z_of_type, atom_style="atomic", units="metal")
+        return orm.StructureData(ase=atoms)
+
+
+def _array_node(columns: dict[str, np.ndarray]) -> orm.ArrayData:
+    node = orm.ArrayData()
+    for name, values in columns.items():
+        node.set_array(name, values)
+    return node
+
+
+def _trajectory_node(trajectory, type_elements, stride: int) -> orm.TrajectoryData:
+    node = orm.TrajectoryData()
+    symbols = [type_elements[t - 1] for t in trajectory.types]
+    node.set_trajectory(
+        symbols=symbols,
+        positions=trajectory.positions[::stride],
+        cells=trajectory.cells[::stride],
+        stepids=trajectory.timesteps[::stride],
+    )
+    return node

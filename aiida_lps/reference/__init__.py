@@ -1,0 +1,1 @@
+"""Reference systems with published results, for validation, examples and benchmarks."""

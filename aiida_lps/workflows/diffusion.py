@@ -1,0 +1,244 @@
+"""``lps.diffusion``: LAMMPS MD at several temperatures → MSD → D, σ (Nernst-Einstein) → Arrhenius fit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import ToContext, WorkChain
+
+from aiida_lps.calcfunctions.arrhenius import arrhenius_fit
+from aiida_lps.calcfunctions.structures import make_supercell
+from aiida_lps.common.validation import analysis_settings, validate_analysis, validate_potential_covers_structure
+from aiida_lps.data.potential import InteratomicPotentialData
+from aiida_lps.engines.lammps.inputs import MDSettings
+from aiida_lps.workflows.lammps_md import LammpsMDBaseWorkChain
+from aiida_lps.workflows.protocols import ProtocolMixin
+
+__all__ = ("DiffusionWorkChain", "temperature_label")
+
+
+def temperature_label(temperature: float) -> str:
+    """Output-namespace key of a temperature, e.g. 700 → ``T700K``, 812.5 → ``T812p5K``."""
+    return "T" + f"{float(temperature):g}".replace(".", "p") + "K"
+
+
+def _validate_temperatures(value: orm.List, _) -> str | None:
+    temps = value.get_list()
+    if not temps:
+        return "`temperatures` is empty: give at least one temperature in K"
+    bad = [t for t in temps if not isinstance(t, (int, float)) or not t > 0]
+    if bad:
+        return f"`temperatures` must be positive numbers in K, got {bad}"
+    if len({temperature_label(t) for t in temps}) != len(temps):
+        return f"`temperatures` has duplicates: {temps}"
+    return None
+
+
+def _validate_parameters(value: orm.Dict, _) -> str | None:
+    params = value.get_dict()
+    if "temperature" in params:
+        return "`parameters` must not set `temperature`: the work chain sets it from `temperatures`"
+    try:
+        MDSettings.from_dict({**params, "temperature": 300.0})
+    except (TypeError, ValueError) as exception:
+        return f"invalid MD parameters: {exception}"
+    return None
+
+
+def _validate_inputs(inputs, _) -> str | None:
+    structure, potential = inputs.get("structure"), inputs.get("potential")
+    if structure is None or potential is None:
+        return None
+    message = validate_potential_covers_structure(potential, structure)
+    if message:
+        return message
+    analysis = inputs["analysis"].get_dict() if "analysis" in inputs else {}
+    species = inputs["species"].value if "species" in inputs else "Li"
+    analysis = {**analysis, "species": analysis.get("species", [species])}
+    return validate_analysis(analysis, structure)
+
+
+class DiffusionWorkChain(ProtocolMixin, WorkChain):
+    """Ionic diffusion from LAMMPS MD at several temperatures, with an Arrhenius fit of the results.
+
+    One :class:`~aiida_lps.workflows.lammps_md.LammpsMDBaseWorkChain` per temperature runs concurrently; each parser
+    returns MSD(t), D with a block-averaged standard error, direction-resolved D, the isotropy ξ and the Nernst-
+    Einstein conductivity. ``lps.arrhenius`` then fits Ea and extrapolates D and σ to ``target_temperature``.
+    Runs that fail keep their own outputs out; all successful ones are reported and fitted.
+    """
+
+    _protocol_file = "diffusion"
+
+    @classmethod
+    def define(cls, spec):
+        """Define the specification."""
+        super().define(spec)
+        spec.input("structure", valid_type=orm.StructureData, help="Structure (unit cell or supercell).")
+        spec.input("potential", valid_type=InteratomicPotentialData, help="Interatomic potential for LAMMPS.")
+        spec.input("temperatures", valid_type=orm.List, validator=_validate_temperatures, help="Temperatures (K).")
+        spec.input("species", valid_type=orm.Str, default=lambda: orm.Str("Li"), help="Diffusing species.")
+        spec.input("charge", valid_type=orm.Float, default=lambda: orm.Float(1.0), help="Ionic charge (e).")
+        spec.input(
+            "parameters",
+            valid_type=orm.Dict,
+            validator=_validate_parameters,
+            help="MD settings without the temperature (see MDSettings); usually from a protocol.",
+        )
+        spec.input("analysis", valid_type=orm.Dict, required=False, help="Trajectory-analysis settings.")
+        spec.input(
+            "supercell_min_width",
+            valid_type=orm.Float,
+            required=False,
+            help="Minimum distance between opposite cell faces (Å); default twice the potential cut-off.",
+        )
+        spec.input(
+            "target_temperature", valid_type=orm.Float, default=lambda: orm.Float(300.0), help="Extrapolation T (K)."
+        )
+        spec.expose_inputs(
+            LammpsMDBaseWorkChain,
+            namespace="md",
+            exclude=("md.structure", "md.potential", "md.parameters", "md.analysis"),
+            namespace_options={"help": "Inputs of the MD runs: code, resources, scheduler options."},
+        )
+        spec.inputs.validator = _validate_inputs
+        spec.outline(cls.setup, cls.run_md, cls.inspect_md, cls.fit_arrhenius, cls.finalize)
+
+        spec.output("supercell", valid_type=orm.StructureData, help="The simulated cell.")
+        spec.output_namespace("runs", dynamic=True, help="Per temperature: results (Dict) and msd (ArrayData).")
+        spec.output("arrhenius", valid_type=orm.Dict, required=False, help="Ea, prefactors, D and σ at target T.")
+        spec.exit_code(401, "ERROR_SOME_RUNS_FAILED", message="MD failed at {temperatures} K; the others are kept.")
+        spec.exit_code(402, "ERROR_TOO_FEW_RUNS", message="Fewer than two temperatures finished; no Arrhenius fit.")
+        spec.exit_code(403, "ERROR_ARRHENIUS_FAILED", message="The Arrhenius fit failed: {detail}")
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        potential: InteratomicPotentialData,
+        temperatures: Sequence[float],
+        protocol: str | None = None,
+        overrides: Mapping | None = None,
+        species: str = "Li",
+        charge: float = 1.0,
+        options: Mapping | None = None,
+    ):
+        """Return a builder filled from ``protocol`` (``fast``, ``moderate`` or ``precise``).
+
+        :param overrides: nested dict merged over the protocol: ``parameters``, ``analysis`` and other inputs.
+        :param options: scheduler options of the MD CalcJobs (resources, max_wallclock_seconds, ...).
+        """
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        analysis = {"species": [species], "charges": {species: float(charge)}, **inputs["analysis"]}
+        builder = cls.get_builder()
+        builder.structure = structure
+        builder.potential = potential
+        builder.temperatures = orm.List(list(temperatures))
+        builder.species = orm.Str(species)
+        builder.charge = orm.Float(charge)
+        builder.parameters = orm.Dict(inputs["parameters"])
+        builder.analysis = orm.Dict(analysis)
+        if "supercell_min_width" in inputs:
+            builder.supercell_min_width = orm.Float(inputs["supercell_min_width"])
+        builder.md.md.code = code
+        if options:
+            builder.md.md.metadata.options = dict(options)
+        return builder
+
+    def setup(self):
+        """Build the supercell (a calcfunction, so the simulated cell has provenance)."""
+        width = self.inputs.get("supercell_min_width")
+        if width is None:
+            width = orm.Float(2.0 * self.inputs.potential.cutoff)
+        self.ctx.supercell = make_supercell(self.inputs.structure, width)
+        self.out("supercell", self.ctx.supercell)
+        species = self.inputs.species.value
+        analysis = analysis_settings(self.inputs.analysis.get_dict() if "analysis" in self.inputs else None)
+        analysis["species"] = list(dict.fromkeys([species, *analysis.get("species", [])]))
+        analysis["charges"] = {**(analysis["charges"] or {}), species: self.inputs.charge.value}
+        self.ctx.analysis = orm.Dict(analysis)
+        self.report(
+            f"{len(self.ctx.supercell.sites)}-atom cell (faces >= {width.value:.2f} Å apart), "
+            f"{len(self.inputs.temperatures)} temperatures"
+        )
+
+    def run_md(self):
+        """Launch one MD work chain per temperature, all at once."""
+        parameters = self.inputs.parameters.get_dict()
+        for temperature in self.inputs.temperatures.get_list():
+            inputs = AttributeDict(self.exposed_inputs(LammpsMDBaseWorkChain, "md"))
+            inputs.md = AttributeDict(inputs.md)
+            inputs.md.structure = self.ctx.supercell
+            inputs.md.potential = self.inputs.potential
+            inputs.md.parameters = orm.Dict({**parameters, "temperature": float(temperature)})
+            inputs.md.analysis = self.ctx.analysis
+            label = temperature_label(temperature)
+            inputs.metadata = {"call_link_label": label}
+            node = self.submit(LammpsMDBaseWorkChain, **inputs)
+            self.report(f"launched {LammpsMDBaseWorkChain.__name__}<{node.pk}> at {temperature} K")
+            self.to_context(**{label: node})
+
+    def inspect_md(self):
+        """Attach the outputs of every finished temperature; remember which failed."""
+        species = self.inputs.species.value
+        self.ctx.finished, failed = [], []
+        for temperature in self.inputs.temperatures.get_list():
+            label = temperature_label(temperature)
+            node = self.ctx[label]
+            if not node.is_finished_ok:
+                failed.append(temperature)
+                self.report(f"MD at {temperature} K failed: [{node.exit_status}] {node.exit_message}")
+                continue
+            self.out(f"runs.{label}.results", node.outputs.results)
+            self.out(f"runs.{label}.msd", node.outputs.msd)
+            entry = node.outputs.results.get_dict()["species"][species]
+            if entry["subdiffusive"]:
+                self.report(
+                    f"WARNING {temperature} K: {species} MSD log-log slope {entry['loglog_slope']:.2f} — "
+                    "sub-diffusive, the fitted D is not a long-time diffusivity (run longer or hotter)"
+                )
+            self.report(
+                f"{temperature} K: D({species}) = {entry['D']:.3e} ± {entry['D_stderr']:.1e} cm²/s, "
+                f"σ = {entry.get('conductivity_S_cm', float('nan')):.3e} S/cm"
+            )
+            self.ctx.finished.append((float(temperature), entry))
+        self.ctx.failed = failed
+
+    def fit_arrhenius(self):
+        """Fit the Arrhenius law to the finished temperatures (a calcfunction: ``lps.arrhenius``)."""
+        if len(self.ctx.finished) < 2:
+            self.report(f"{len(self.ctx.finished)} temperature(s) finished: no Arrhenius fit")
+            return None if self.ctx.failed else self.exit_codes.ERROR_TOO_FEW_RUNS
+        temps = [t for t, _ in self.ctx.finished]
+        entries = [e for _, e in self.ctx.finished]
+        kwargs = {}
+        if all("conductivity_S_cm" in e for e in entries):
+            kwargs["conductivities"] = orm.List([e["conductivity_S_cm"] for e in entries])
+            kwargs["conductivity_errors"] = orm.List([e["conductivity_stderr_S_cm"] for e in entries])
+        result, node = arrhenius_fit.run_get_node(
+            temperatures=orm.List(temps),
+            diffusivities=orm.List([e["D"] for e in entries]),
+            diffusivity_errors=orm.List([e["D_stderr"] for e in entries]),
+            target_temperature=self.inputs.target_temperature,
+            metadata={"call_link_label": "arrhenius"},
+            **kwargs,
+        )
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_ARRHENIUS_FAILED.format(detail=node.exit_message)
+        self.out("arrhenius", result)
+        fit = result.get_dict()["diffusivity"]
+        self.report(
+            f"Ea = {fit['activation_energy']:.3f} ± {fit['activation_energy_stderr']:.3f} eV; "
+            f"D({self.inputs.target_temperature.value:g} K) = {fit['at_target']['value']:.3e} cm²/s"
+        )
+        return None
+
+    def finalize(self):
+        """Return an exit code when some temperatures failed (their successful siblings stay as outputs)."""
+        if self.ctx.failed:
+            if len(self.ctx.finished) < 2:
+                return self.exit_codes.ERROR_TOO_FEW_RUNS
+            return self.exit_codes.ERROR_SOME_RUNS_FAILED.format(temperatures=self.ctx.failed)
+        return None

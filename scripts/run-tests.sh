@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh machine and run the whole test suite (what CI runs).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/bootstrap.sh
+bash scripts/start-services.sh
+. .venv/bin/activate
+ruff check .
+ruff format --check . || { echo "run 'ruff format .' to fix the formatting"; exit 1; }
+python -m pytest -n 2 --dist loadgroup "$@"
