@@ -6,8 +6,12 @@ from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
 from aiida_lps.common.serialize import json_safe
-from aiida_lps.science.arrhenius import extrapolate, extrapolate_conductivity, fit_arrhenius
-from aiida_lps.science.arrhenius import fit_conductivity_arrhenius
+from aiida_lps.science.arrhenius import (
+    extrapolate,
+    extrapolate_conductivity,
+    fit_arrhenius,
+    fit_conductivity_arrhenius,
+)
 
 __all__ = ("arrhenius_fit",)
 

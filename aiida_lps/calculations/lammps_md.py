@@ -6,10 +6,20 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
+from aiida_lps.common.validation import (
+    validate_analysis,
+    validate_frame_count,
+    validate_potential_covers_structure,
+)
 from aiida_lps.data.potential import InteratomicPotentialData
-from aiida_lps.engines.lammps.inputs import DATA_FILENAME, DUMP_FILENAME, FINAL_DATA_FILENAME, MDSettings, md_script
-from aiida_lps.engines.lammps.inputs import write_data_file
-from aiida_lps.common.validation import validate_analysis, validate_potential_covers_structure
+from aiida_lps.engines.lammps.inputs import (
+    DATA_FILENAME,
+    DUMP_FILENAME,
+    FINAL_DATA_FILENAME,
+    MDSettings,
+    md_script,
+    write_data_file,
+)
 
 __all__ = ("LammpsMDCalculation",)
 
@@ -28,7 +38,11 @@ def _validate_inputs(inputs, _) -> str | None:
         if message:
             return message
     if "analysis" in inputs and "structure" in inputs:
-        return validate_analysis(inputs["analysis"].get_dict(), inputs["structure"])
+        message = validate_analysis(inputs["analysis"].get_dict(), inputs["structure"])
+        if message:
+            return message
+    if "parameters" in inputs:
+        return validate_frame_count(inputs["parameters"].get_dict(), inputs.get("analysis"))
     return None
 
 
@@ -64,7 +78,10 @@ class LammpsMDCalculation(CalcJob):
         )
         spec.inputs.validator = _validate_inputs
         spec.inputs["metadata"]["options"]["parser_name"].default = "lps.lammps.md"
-        spec.inputs["metadata"]["options"]["resources"].default = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
+        spec.inputs["metadata"]["options"]["resources"].default = {
+            "num_machines": 1,
+            "num_mpiprocs_per_machine": 1,
+        }
         spec.inputs["metadata"]["options"]["withmpi"].default = False
 
         spec.output("results", valid_type=orm.Dict, help="Diffusivities, conductivities, fit windows, thermo summary.")
@@ -74,10 +91,14 @@ class LammpsMDCalculation(CalcJob):
         spec.output("trajectory", valid_type=orm.TrajectoryData, required=False, help="Down-sampled trajectory.")
         spec.default_output_node = "results"
 
-        spec.exit_code(301, "ERROR_EXECUTABLE_NOT_FOUND", message="The LAMMPS executable could not be started: {detail}")
+        spec.exit_code(
+            301, "ERROR_EXECUTABLE_NOT_FOUND", message="The LAMMPS executable could not be started: {detail}"
+        )
         spec.exit_code(302, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file `log.lammps`.")
         spec.exit_code(303, "ERROR_INCOMPLETE_RUN", message="LAMMPS stopped before the end of the run: {detail}")
-        spec.exit_code(304, "ERROR_TRAJECTORY_MISSING", message="The trajectory dump is missing or unreadable: {detail}")
+        spec.exit_code(
+            304, "ERROR_TRAJECTORY_MISSING", message="The trajectory dump is missing or unreadable: {detail}"
+        )
         spec.exit_code(310, "ERROR_LOST_ATOMS", message="LAMMPS lost atoms (unstable dynamics): {detail}")
         spec.exit_code(311, "ERROR_NAN_ENERGY", message="Non-finite energies or coordinates in the MD: {detail}")
         spec.exit_code(312, "ERROR_POTENTIAL", message="The potential or its files were rejected by LAMMPS: {detail}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from aiida.cmdline.groups.verdi import VerdiCommandGroup
 from aiida.cmdline.params import options, types
 
 from aiida_lps.cli.setup import setup
@@ -10,7 +11,7 @@ from aiida_lps.cli.setup import setup
 __all__ = ("cli",)
 
 
-@click.group("aiida-lps", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("aiida-lps", cls=VerdiCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @options.PROFILE(type=types.ProfileParamType(load_profile=True), expose_value=False)
 def cli():
     """Command line interface of aiida-lps (uses the default AiiDA profile unless -p is given)."""

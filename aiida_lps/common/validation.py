@@ -70,3 +70,18 @@ def validate_analysis(analysis: Mapping, structure: orm.StructureData) -> str | 
     if int(settings["trajectory_stride"]) < 0:
         return "analysis `trajectory_stride` must be >= 0 (0 keeps no trajectory)"
     return None
+
+
+def validate_frame_count(parameters: Mapping, analysis: orm.Dict | None) -> str | None:
+    """Return a message if the production stores too few frames for the block-averaged analysis."""
+    n_blocks = int(analysis_settings(analysis.get_dict() if analysis is not None else None)["n_blocks"])
+    steps, interval = parameters.get("production_steps"), parameters.get("dump_interval")
+    if not steps or not interval:
+        return None
+    frames = int(steps) // int(interval) + 1
+    if frames < 10 * n_blocks:
+        return (
+            f"production_steps / dump_interval gives {frames} frames; the analysis with n_blocks={n_blocks} "
+            f"needs at least {10 * n_blocks}"
+        )
+    return None

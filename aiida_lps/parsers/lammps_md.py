@@ -14,8 +14,12 @@ from aiida_lps.common.serialize import json_safe
 from aiida_lps.common.validation import analysis_settings
 from aiida_lps.engines.lammps.inputs import DUMP_FILENAME, FINAL_DATA_FILENAME, MDSettings, type_masses
 from aiida_lps.engines.lammps.outputs import LammpsError, classify_errors, read_dump, read_thermo_blocks
-from aiida_lps.science.diffusion import analyse_diffusion, nernst_einstein_conductivity, number_density
-from aiida_lps.science.diffusion import region_diffusion
+from aiida_lps.science.diffusion import (
+    analyse_diffusion,
+    nernst_einstein_conductivity,
+    number_density,
+    region_diffusion,
+)
 
 __all__ = ("LammpsMDParser",)
 
@@ -25,7 +29,12 @@ _ERROR_EXIT = {
     LammpsError.POTENTIAL_FILE: "ERROR_POTENTIAL",
     LammpsError.OTHER: "ERROR_LAMMPS",
 }
-_MISSING_EXECUTABLE = ("No such file or directory", "command not found", "Permission denied", "cannot execute")
+_MISSING_EXECUTABLE = (
+    "No such file or directory",
+    "command not found",
+    "Permission denied",
+    "cannot execute",
+)
 
 
 class LammpsMDParser(Parser):
@@ -115,7 +124,9 @@ class LammpsMDParser(Parser):
             entry["number_density_per_A3"] = density
             if charge:
                 entry["charge"] = charge
-                entry["conductivity_S_cm"] = nernst_einstein_conductivity(result.D, density, settings.temperature, charge)
+                entry["conductivity_S_cm"] = nernst_einstein_conductivity(
+                    result.D, density, settings.temperature, charge
+                )
                 entry["conductivity_stderr_S_cm"] = nernst_einstein_conductivity(
                     result.D_stderr, density, settings.temperature, charge
                 )

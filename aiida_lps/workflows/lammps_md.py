@@ -33,9 +33,7 @@ class LammpsMDBaseWorkChain(BaseRestartWorkChain):
         spec.expose_outputs(LammpsMDCalculation)
         spec.outline(cls.setup, while_(cls.should_run_process)(cls.run_process, cls.inspect_process), cls.results)
         spec.inputs["max_iterations"].default = lambda: orm.Int(3)
-        spec.exit_code(
-            401, "ERROR_UNSTABLE_MD", message="The MD crashed again after halving the timestep: {detail}"
-        )
+        spec.exit_code(401, "ERROR_UNSTABLE_MD", message="The MD crashed again after halving the timestep: {detail}")
         spec.exit_code(402, "ERROR_UNRECOVERABLE", message="The MD failed in a way a retry cannot fix: {detail}")
 
     def setup(self):

@@ -44,3 +44,50 @@ def test_argon_diffusion_matches_rahman(lammps_code, argon_potential, argon_stru
     assert not ar["subdiffusive"]
     assert abs(ar["D"] - lennard_jones.D_REFERENCE_CM2_S) < 3 * ar["D_stderr"] + 0.05 * lennard_jones.D_REFERENCE_CM2_S
     assert "arrhenius" in results
+
+
+@pytest.mark.lammps
+def test_md_calculation_regions_trajectory_and_npt(lammps_code, argon_potential, argon_structure):
+    """One MD CalcJob with NPT equilibration, region-resolved D and a down-sampled stored trajectory."""
+    from aiida.plugins import CalculationFactory
+
+    calculation = CalculationFactory("lps.lammps.md")
+    parameters = {
+        "temperature": 94.4,
+        "timestep_fs": 5.0,
+        "equilibration_steps": 500,
+        "equilibration_ensemble": "npt",
+        "production_steps": 1500,
+        "ensemble": "nvt",
+        "dump_interval": 10,
+        "initial_temperature": 400.0,
+        "pressure_bar": 1.0,
+    }
+    analysis = {
+        "species": ["Ar"],
+        "charges": {"Ar": 1.0},
+        "trajectory_stride": 15,
+        "regions": {"axis": 2, "boundaries": [[0.0, 0.5], [0.5, 1.0]]},
+    }
+    results, node = run_get_node(
+        calculation,
+        code=lammps_code,
+        structure=argon_structure(3),
+        potential=argon_potential,
+        parameters=orm.Dict(parameters),
+        analysis=orm.Dict(analysis),
+    )
+    assert node.is_finished_ok, node.exit_message
+    ar = results["results"]["species"]["Ar"]
+    regions = ar["regions"]
+    assert len(regions) == 2 and sum(r["n_atoms"] for r in regions) == 108
+    assert all(r["D"] > 0 for r in regions)
+    assert ar["conductivity_S_cm"] > 0 and ar["isotropy"] > 0
+    trajectory = results["trajectory"]
+    assert trajectory.numsteps == 11 and trajectory.get_positions().shape == (11, 108, 3)
+    msd = results["msd"]
+    assert msd.get_array("msd_Ar").shape == (151, 3) and msd.get_array("time_ps")[1] == pytest.approx(0.05)
+    assert set(results["thermo"].get_arraynames()) >= {"Temp", "Press", "Volume", "PotEng"}
+    assert len(results["structure"].sites) == 108
+    # the full trajectory was only retrieved temporarily
+    assert "trajectory.dump" not in node.outputs.retrieved.base.repository.list_object_names()

@@ -10,7 +10,14 @@ import ase
 import numpy as np
 from ase.io.lammpsdata import write_lammps_data
 
-__all__ = ("MDSettings", "DATA_FILENAME", "DUMP_FILENAME", "FINAL_DATA_FILENAME", "write_data_file", "md_script")
+__all__ = (
+    "MDSettings",
+    "DATA_FILENAME",
+    "DUMP_FILENAME",
+    "FINAL_DATA_FILENAME",
+    "write_data_file",
+    "md_script",
+)
 
 DATA_FILENAME = "structure.data"
 DUMP_FILENAME = "trajectory.dump"
@@ -101,7 +108,13 @@ def write_data_file(atoms: ase.Atoms, type_elements: Sequence[str]) -> str:
         raise ValueError(f"structure contains {missing} which have no LAMMPS atom type in {list(type_elements)}")
     buffer = io.StringIO()
     write_lammps_data(
-        buffer, atoms, specorder=list(type_elements), masses=True, units="metal", atom_style="atomic", force_skew=True
+        buffer,
+        atoms,
+        specorder=list(type_elements),
+        masses=True,
+        units="metal",
+        atom_style="atomic",
+        force_skew=True,
     )
     return buffer.getvalue()
 
@@ -115,8 +128,7 @@ def _integrator(settings: MDSettings, ensemble: str, start_temperature: float) -
     pdamp = settings.barostat_damping * dt_ps
     p = settings.pressure_bar
     return (
-        f"fix integrate all npt temp {start_temperature} {temp} {tdamp:.6g} "
-        f"{settings.npt_coupling} {p} {p} {pdamp:.6g}"
+        f"fix integrate all npt temp {start_temperature} {temp} {tdamp:.6g} {settings.npt_coupling} {p} {p} {pdamp:.6g}"
     )
 
 

@@ -1,0 +1,1 @@
+"""Pure science core (NumPy), no AiiDA import."""

@@ -1,0 +1,82 @@
+#!/usr/bin/env python
+"""Benchmark: wall time of ``lps.diffusion`` (one temperature) against the same LAMMPS input run by hand.
+
+    python benchmarks/bench_workflow_overhead.py [--repeat 10] [--steps 20000]
+
+Needs a loaded profile (``AIIDA_PATH`` as set by scripts/run-main.sh) with the ``lmp@localhost`` code. The
+MD is Lennard-Jones argon (4·repeat³ atoms); both runs use the identical script and data file written by the
+LAMMPS adapter. Prints both wall times and their ratio (goal: <= 1.10 for a ~1-minute MD).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import subprocess
+import tempfile
+import time
+
+from aiida import load_profile, orm
+from aiida.engine import run_get_node
+
+from aiida_lps.data.potential import InteratomicPotentialData
+from aiida_lps.engines.lammps.inputs import DATA_FILENAME, MDSettings, md_script, write_data_file
+from aiida_lps.reference import lennard_jones
+from aiida_lps.workflows.diffusion import DiffusionWorkChain
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--code", default="lmp@localhost")
+    args = parser.parse_args()
+    load_profile()
+    code = orm.load_code(args.code)
+    atoms = lennard_jones.argon_fcc(args.repeat)
+    potential = InteratomicPotentialData(**lennard_jones.potential_arguments())
+    md = {
+        "timestep_fs": 5.0,
+        "equilibration_steps": args.steps // 5,
+        "production_steps": args.steps,
+        "dump_interval": 100,
+        "thermo_interval": 1000,
+        "initial_temperature": 400.0,
+    }
+    settings = MDSettings(temperature=94.4, **md)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pathlib.Path(tmp)
+        (folder / DATA_FILENAME).write_text(write_data_file(atoms, potential.elements))
+        (folder / "input.in").write_text(md_script(settings, potential.lammps_commands()))
+        start = time.perf_counter()
+        subprocess.run(
+            [str(code.filepath_executable), "-in", "input.in", "-log", "log.lammps"],
+            cwd=folder,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        by_hand = time.perf_counter() - start
+
+    builder = DiffusionWorkChain.get_builder_from_protocol(
+        code,
+        orm.StructureData(ase=atoms),
+        potential,
+        [94.4],
+        protocol="fast",
+        overrides={"parameters": md},
+        species="Ar",
+        charge=0.0,
+    )
+    start = time.perf_counter()
+    _, node = run_get_node(builder)
+    workflow = time.perf_counter() - start
+    assert node.is_finished_ok, node.exit_message
+    print(f"atoms: {len(atoms)}, MD steps: {settings.equilibration_steps + settings.production_steps}")
+    print(f"LAMMPS by hand      : {by_hand:8.2f} s")
+    print(f"lps.diffusion (1 T) : {workflow:8.2f} s")
+    print(f"ratio               : {workflow / by_hand:8.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""aiida-lps setup creates the localhost computer and the lmp code once, and finds them afterwards."""
+
+from __future__ import annotations
+
+from aiida import orm
+from click.testing import CliRunner
+
+from aiida_lps.cli import cli
+
+
+def test_setup_is_idempotent(aiida_profile_clean):
+    runner = CliRunner()
+    first = runner.invoke(cli, ["setup", "--computer", "lps-local"])
+    assert first.exit_code == 0, first.output
+    assert "created computer 'lps-local'" in first.output and "created code 'lmp@lps-local'" in first.output
+    second = runner.invoke(cli, ["setup", "--computer", "lps-local"])
+    assert second.exit_code == 0, second.output
+    assert "found computer 'lps-local'" in second.output and "found code 'lmp@lps-local'" in second.output
+    computer = orm.load_computer("lps-local")
+    assert computer.transport_type == "core.local" and computer.scheduler_type == "core.direct"
+    assert computer.get_minimum_job_poll_interval() == 0.5
+    assert orm.load_code("lmp@lps-local").filepath_executable.name == "lmp"
