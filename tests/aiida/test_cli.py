@@ -20,3 +20,5 @@ def test_setup_is_idempotent(aiida_profile_clean):
     assert computer.transport_type == "core.local" and computer.scheduler_type == "core.direct"
     assert computer.get_minimum_job_poll_interval() == 0.5
     assert orm.load_code("lmp@lps-local").filepath_executable.name == "lmp"
+    assert orm.load_code("gpaw@lps-local").filepath_executable.name == "gpaw"
+    assert "found code 'gpaw@lps-local'" in second.output

