@@ -13,7 +13,7 @@ from aiida.engine import CalcJob
 from aiida_pseudo.data.pseudo import JthXmlData
 
 from aiida_lps.engines.gpaw import runner
-from aiida_lps.engines.gpaw.settings import TASKS
+from aiida_lps.engines.gpaw.settings import LCAO_BASIS, TASKS
 
 __all__ = ("GpawCalculation", "setup_xc")
 
@@ -38,6 +38,11 @@ def _validate_inputs(inputs, _) -> str | None:
     xc = parameters.get("calculator", {}).get("xc", "LDA")
     structure = inputs["structure"]
     setups = inputs.get("setups", {})
+    mode = parameters.get("calculator", {}).get("mode", {})
+    if (mode.get("name") if isinstance(mode, dict) else mode) == "lcao":
+        missing = sorted(structure.get_symbols_set() - set(inputs.get("basis", {})))
+        if missing:
+            return f"LCAO mode needs a basis set for {missing}: give basis.<element>"
     for kind in structure.kinds:
         if kind.name not in setups:
             return f"no PAW dataset for kind {kind.name!r}: give setups.{kind.name}"
@@ -66,6 +71,10 @@ class GpawCalculation(CalcJob):
         spec.input("structure", valid_type=orm.StructureData, help="Structure.")
         spec.input("parameters", valid_type=orm.Dict, help="Runner parameters (see aiida_lps.engines.gpaw.runner).")
         spec.input_namespace("setups", valid_type=JthXmlData, dynamic=True, help="PAW dataset per kind name.")
+        spec.input_namespace(
+            "basis", valid_type=orm.SinglefileData, dynamic=True, required=False,
+            help="LCAO basis set per element (`<El>.dzp.basis` files of gpaw-data); needed for mode lcao.",
+        )  # fmt: skip
         spec.inputs.validator = _validate_inputs
         options = spec.inputs["metadata"]["options"]
         options["parser_name"].default = "lps.gpaw"
@@ -110,6 +119,10 @@ class GpawCalculation(CalcJob):
             content = self.inputs.setups[kind.name].get_content(mode="rb")
             folder.create_file_from_filelike(
                 io.BytesIO(content), f"setups/{_setup_filename(kind.name, kind.symbol, xc)}", mode="wb"
+            )
+        for element, basis in self.inputs.get("basis", {}).items():
+            folder.create_file_from_filelike(
+                io.BytesIO(basis.get_content(mode="rb")), f"setups/{element}.{LCAO_BASIS}.basis", mode="wb"
             )
         folder.create_file_from_filelike(
             io.BytesIO(pathlib.Path(runner.__file__).read_bytes()), self._RUNNER, mode="wb"

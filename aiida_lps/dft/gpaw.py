@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiida import orm
-from aiida.engine import ProcessBuilder
+from aiida.engine import ProcessBuilder, calcfunction
 
 from aiida_lps.dft.base import DftEngine, register_engine
-from aiida_lps.dft.gpaw_setups import setups_for_structure
+from aiida_lps.dft.gpaw_setups import basis_for_structure, setups_for_structure
 from aiida_lps.dft.protocol_file import available_protocols, protocol_inputs
-from aiida_lps.engines.gpaw.settings import gpaw_parameters
+from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
 
 __all__ = ("GpawEngine",)
 
@@ -53,6 +53,8 @@ class GpawEngine(DftEngine):
         builder.gpaw.structure = structure
         builder.gpaw.parameters = orm.Dict(parameters)
         builder.gpaw.setups = all_setups
+        if is_lcao(parameters["calculator"]):
+            builder.gpaw.basis = basis_for_structure(structure)
         builder.gpaw.code = code
         if options:
             builder.gpaw.metadata.options = dict(options)
@@ -71,3 +73,127 @@ class GpawEngine(DftEngine):
     def get_available_protocols(cls) -> dict[str, dict]:
         """Protocol names with descriptions."""
         return available_protocols(cls.name)
+
+    # ------------------------------------------------------------------ core-hole (XCH) capability
+
+    @classmethod
+    def check_core_hole(cls, element: str) -> str | None:
+        """``None`` if GPAW's generator can make a 1s-hole dataset of ``element`` (it has a frozen 1s core)."""
+        from aiida_lps.engines.gpaw.xch import gpaw_has_core_1s
+        from aiida_lps.science.xas import has_core_1s
+
+        if not has_core_1s(element):
+            return f"{element} has no 1s core level (Z < 3)"
+        return gpaw_has_core_1s(element)
+
+    @classmethod
+    def prepare_core_hole(
+        cls, element: str, protocol: str | None = None, overrides: Mapping[str, Any] | None = None
+    ) -> dict[str, orm.Data]:
+        """Generate the full 1s-hole dataset of ``element`` for the protocol's functional (calcfunction
+        ``generate_core_hole_setup``, so the dataset has provenance); returns ``{"setup": JthXmlData}``."""
+        from aiida_lps.calcfunctions.xas import generate_core_hole_setup
+
+        rest = {key: value for key, value in (overrides or {}).items() if key not in _XCH_OVERRIDE_KEYS}
+        xc = protocol_inputs(cls.name, protocol, rest)["calculator"].get("xc", "LDA")
+        setup = generate_core_hole_setup(
+            element=orm.Str(element), xc=orm.Str(xc), metadata={"call_link_label": "core_hole_setup"}
+        )
+        return {"setup": setup}
+
+    @classmethod
+    def get_xch_builder(
+        cls,
+        structure: orm.StructureData,
+        absorber_kind: str | None,
+        code: orm.AbstractCode,
+        protocol: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        ground_state: bool = False,
+        core_hole: Mapping[str, orm.Data] | None = None,
+    ) -> ProcessBuilder:
+        """Builder of ``lps.gpaw.base`` for an XCH run (1s-hole dataset on site 0, ``charge = -1``, spin polarised,
+        magnetic moment 1 on the absorber, ``nbands`` = 400 % of the occupied bands, ``xas.npz`` written) or for
+        the ground state (``ground_state=True``: the plain single point of the protocol).
+
+        :param overrides: GPAW protocol overrides plus ``nbands`` (GPAW's syntax, default ``"400%"``).
+        """
+        from aiida_lps.engines.gpaw.xch import xch_parameters
+
+        overrides = dict(overrides or {})
+        nbands = overrides.pop("nbands", "400%")
+        if ground_state:
+            return cls.get_builder("single_point", structure, code, protocol, overrides, options)
+        if structure.sites[0].kind_name != absorber_kind:
+            raise ValueError(f"the absorber kind {absorber_kind!r} must be site 0 of the core-hole structure")
+        if core_hole is None or "setup" not in core_hole:
+            raise ValueError("a GPAW core-hole run needs the 1s-hole dataset: core_hole={'setup': JthXmlData}")
+        builder = cls.get_builder(
+            "single_point", structure, code, protocol, overrides, options, setups={absorber_kind: core_hole["setup"]}
+        )
+        parameters = xch_parameters(builder.gpaw.parameters.get_dict(), 0, len(structure.sites), nbands)
+        builder.gpaw.parameters = orm.Dict(parameters)
+        builder.metadata.label = "gpaw xch"
+        return builder
+
+    @classmethod
+    def normalise_xch(cls, node: orm.ProcessNode, ground_state: bool = False) -> dict[str, orm.Data]:
+        """Energy, properties and (core-hole runs) the raw spectrum from ``xas.npz``, by ``normalise_gpaw_xch``."""
+        from aiida_lps.dft.base import MissingSpectrumError, ScfNotConvergedError
+
+        outputs = node.outputs
+        if "energy" not in outputs or "properties" not in outputs:
+            raise ScfNotConvergedError(f"{node.process_label}<{node.pk}> has no energy (exit {node.exit_status})")
+        if not outputs.properties.get("converged_electronic", False):
+            raise ScfNotConvergedError(f"the SCF of {node.process_label}<{node.pk}> did not converge")
+        inputs = {"energy": outputs.energy, "properties": outputs.properties, "structure": node.inputs.gpaw.structure}
+        if not ground_state:
+            if "xas" not in outputs:
+                raise MissingSpectrumError(f"{node.process_label}<{node.pk}> wrote no xas.npz spectrum")
+            inputs["xas"] = outputs.xas
+        return normalise_gpaw_xch(**inputs)
+
+    @classmethod
+    def failure_kind(cls, node: orm.ProcessNode) -> str:
+        """``scf_not_converged`` when ``lps.gpaw.base`` gave up on the SCF, else ``failed``."""
+        from aiida_lps.workflows.gpaw_base import GpawBaseWorkChain
+
+        scf = {GpawBaseWorkChain.exit_codes.ERROR_SCF_NOT_CONVERGED.status}
+        return "scf_not_converged" if node.exit_status in scf else "failed"
+
+
+_XCH_OVERRIDE_KEYS = ("nbands",)
+
+
+@calcfunction
+def normalise_gpaw_xch(
+    energy: orm.Float, properties: orm.Dict, structure: orm.StructureData, xas: orm.SinglefileData | None = None
+) -> dict[str, orm.Data]:
+    """XCH outputs of a GPAW run: ``energy`` (eV), ``properties`` (+ ``raw_onset`` eV, ``n_atoms``,
+    ``reference_energy`` eV) and, from the ``xas.npz`` of a core-hole run, ``spectrum`` (raw axis: GPAW's
+    eigenvalues, eV; sticks kept as ``stick_energy``/``stick_mu``)."""
+    from aiida_lps.engines.gpaw.xch import RAW_WIDTH, raw_spectrum, read_xas_npz, sticks
+
+    props = properties.get_dict()
+    props.setdefault("reference_energy", 0.0)
+    props["n_atoms"] = len(structure.sites)
+    outputs: dict[str, orm.Data] = {"energy": orm.Float(energy.value)}
+    if xas is not None:
+        with xas.open(mode="rb") as handle:
+            eps_kn, sigma_cmkn = read_xas_npz(handle.read())
+        stick_energy, stick_mu = sticks(eps_kn, sigma_cmkn)
+        grid, mu = raw_spectrum(stick_energy, stick_mu)
+        spectrum = orm.ArrayData()
+        spectrum.set_array("energy", grid)
+        spectrum.set_array("mu", mu)
+        spectrum.set_array("mu_average", mu.mean(axis=1))
+        spectrum.set_array("stick_energy", stick_energy)
+        spectrum.set_array("stick_mu", stick_mu)
+        spectrum.base.attributes.set_many(
+            {"units": {"energy": "eV", "mu": "|<1s|r_c|f>|^2 per eV (arbitrary)"}, "raw_width_eV": RAW_WIDTH}
+        )
+        outputs["spectrum"] = spectrum
+        props["raw_onset"] = float(stick_energy.min())
+    outputs["properties"] = orm.Dict(props)
+    return outputs

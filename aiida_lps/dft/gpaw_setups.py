@@ -10,7 +10,7 @@ import pathlib
 from aiida import orm
 from aiida_pseudo.data.pseudo import JthXmlData
 
-__all__ = ("get_setup_node", "gpaw_data_path", "setups_for_structure")
+__all__ = ("basis_for_structure", "get_setup_node", "gpaw_data_path", "setups_for_structure")
 
 
 def gpaw_data_path() -> pathlib.Path:
@@ -56,3 +56,22 @@ def setups_for_structure(structure: orm.StructureData, xc: str) -> dict[str, Jth
         content = gzip.decompress(path.read_bytes())
         setups[kind.name] = get_setup_node(content, f"{kind.symbol}.{xc}", f"gpaw-data/{version}/{kind.symbol}.{xc}")
     return setups
+
+
+def basis_for_structure(structure: orm.StructureData, basis: str = "dzp") -> dict[str, orm.SinglefileData]:
+    """The ``gpaw-data`` LCAO basis file of every element, as stored nodes (reused when the content is known)."""
+    folder = gpaw_data_path()
+    nodes = {}
+    for element in sorted(structure.get_symbols_set()):
+        path = folder / f"{element}.{basis}.basis.gz"
+        if not path.is_file():
+            raise ValueError(f"gpaw-data has no {basis} basis for {element} ({path.name})")
+        content = gzip.decompress(path.read_bytes())
+        digest = hashlib.sha256(content).hexdigest()
+        query = orm.QueryBuilder().append(orm.SinglefileData, filters={"extras.lps_sha256": digest})
+        node = query.first(flat=True)
+        if node is None:
+            node = orm.SinglefileData(io.BytesIO(content), filename=f"{element}.{basis}.basis").store()
+            node.base.extras.set("lps_sha256", digest)
+        nodes[element] = node
+    return nodes

@@ -95,3 +95,43 @@ def test_bad_inputs_are_named(gpaw_code, reference_structure):
             GpawCalculation, structure=structure, code=gpaw_code, parameters=lda.gpaw.parameters,
             setups=pbe.gpaw.setups,
         )  # fmt: skip
+
+
+@pytest.mark.gpaw
+def test_lcao_protocol_single_point(gpaw_code, reference_structure):
+    """The cheap LCAO protocol runs with gpaw-data's dzp basis (stored as input nodes); forces but no stress."""
+    structure = reference_structure("Li2S", primitive=True)
+    results, node = run_get_node(
+        DftWorkChain, engine=orm.Str("gpaw"), task=orm.Str("single_point"), structure=structure, code=gpaw_code,
+        protocol=orm.Str("lcao"), overrides=orm.Dict({"kpoint_spacing": 1.0}),
+    )  # fmt: skip
+    assert node.is_finished_ok, node.exit_message
+    assert results["forces"].get_array("forces").shape == (3, 3)
+    calc = [n for n in node.called_descendants if n.process_type == "aiida.calculations:lps.gpaw"][0]
+    assert {"basis__Li", "basis__S"} <= {link.link_label for link in calc.base.links.get_incoming().all()}
+    assert calc.inputs.parameters["calculator"]["basis"] == "dzp"
+
+
+@pytest.mark.gpaw
+def test_relax_out_of_steps_continues_from_last_structure(gpaw_code, reference_structure):
+    """A relaxation stopped after one step (311) continues once from its last structure, then reports 403."""
+    structure = reference_structure("Li2S", primitive=True)
+    atoms = structure.get_ase()
+    atoms.positions[0] += [0.15, -0.1, 0.05]
+    engine = get_engine("gpaw")
+    overrides = {**TINY, "relax": {"fmax": 0.001, "steps": 1}}
+    _, node = run_get_node(engine.get_builder("relax", orm.StructureData(ase=atoms), gpaw_code, "fast", overrides))
+    calcs = sorted(node.called, key=lambda n: n.ctime)
+    assert [c.exit_status for c in calcs] == [311, 311]
+    assert node.exit_status == GpawBaseWorkChain.exit_codes.ERROR_RELAX_NOT_CONVERGED.status
+    assert calcs[1].inputs.structure.uuid == calcs[0].outputs.structure.uuid
+    assert "energy" in calcs[1].outputs  # what was computed is kept
+
+
+def test_missing_gpaw_executable(aiida_localhost, reference_structure):
+    """A gpaw code whose executable does not exist: 301, and the restart work chain does not retry it."""
+    code = orm.InstalledCode(label="no-gpaw", computer=aiida_localhost, filepath_executable="/nonexistent/bin/gpaw")
+    builder = get_engine("gpaw").get_builder("single_point", reference_structure("Li2S", primitive=True), code.store())
+    _, node = run_get_node(builder)
+    assert [c.exit_status for c in node.called] == [GpawCalculation.exit_codes.ERROR_EXECUTABLE_NOT_FOUND.status]
+    assert node.exit_status == GpawBaseWorkChain.exit_codes.ERROR_UNRECOVERABLE.status

@@ -12,6 +12,7 @@ from aiida_lps.science.kpoints import mesh_from_spacing
 __all__ = ("TASKS", "gpaw_parameters", "safer_mixing")
 
 TASKS = ("single_point", "relax")
+LCAO_BASIS = "dzp"  # the basis sets gpaw-data ships
 
 
 def gpaw_parameters(task: str, cell: np.ndarray, protocol_inputs: Mapping) -> dict:
@@ -28,10 +29,18 @@ def gpaw_parameters(task: str, cell: np.ndarray, protocol_inputs: Mapping) -> di
         if spacing is None:
             raise ValueError("give either calculator.kpts or kpoint_spacing (1/Å)")
         calculator["kpts"] = {"size": list(mesh_from_spacing(cell, float(spacing))), "gamma": True}
+    if is_lcao(calculator):
+        calculator["basis"] = LCAO_BASIS
     parameters = {"task": task, "calculator": calculator, "magmoms": protocol_inputs.get("magmoms")}
     if task == "relax":
         parameters["relax"] = dict(protocol_inputs.get("relax", {}))
     return parameters
+
+
+def is_lcao(calculator: Mapping) -> bool:
+    """Whether the calculator settings ask for GPAW's LCAO mode (cheap, no stress)."""
+    mode = calculator.get("mode", {})
+    return (mode.get("name") if isinstance(mode, Mapping) else mode) == "lcao"
 
 
 def safer_mixing(parameters: Mapping) -> dict:
