@@ -22,3 +22,17 @@ def test_setup_is_idempotent(aiida_profile_clean):
     assert orm.load_code("lmp@lps-local").filepath_executable.name == "lmp"
     assert orm.load_code("gpaw@lps-local").filepath_executable.name == "gpaw"
     assert "found code 'gpaw@lps-local'" in second.output
+
+
+def test_entry_points_are_listed_by_verdi():
+    """`verdi plugin list` shows the package's entry points under the lps. prefix."""
+    from aiida.cmdline.commands.cmd_plugin import plugin_list
+
+    runner = CliRunner()
+    workflows = runner.invoke(plugin_list, ["aiida.workflows"])
+    assert workflows.exit_code == 0, workflows.output
+    for name in ("lps.diffusion", "lps.lammps.md", "lps.dft", "lps.gpaw.base"):
+        assert name in workflows.output
+    calculations = runner.invoke(plugin_list, ["aiida.calculations"])
+    assert "lps.arrhenius" in calculations.output and "lps.lammps.md" in calculations.output
+    assert "lps.potential" in runner.invoke(plugin_list, ["aiida.data"]).output
