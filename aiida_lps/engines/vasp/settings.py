@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from aiida_lps.common.mappings import recursive_merge
+
 __all__ = (
     "OVERRIDE_KEYS",
     "POTCAR_SETS",
@@ -68,16 +70,6 @@ def available_protocols() -> dict[str, dict]:
     return {name: {"description": body["description"]} for name, body in _protocol_data()["protocols"].items()}
 
 
-def _merge(base: Mapping, overrides: Mapping) -> dict:
-    merged = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def normalise_incar(incar: Mapping[str, Any]) -> dict[str, Any]:
     """Return INCAR tags with lower-case keys; tags whose value is ``None`` are dropped."""
     return {str(key).lower(): value for key, value in incar.items() if value is not None}
@@ -106,7 +98,7 @@ def get_protocol_settings(
         raise ValueError(f"unknown VASP override key(s) {unknown}; accepted: {list(OVERRIDE_KEYS)}")
 
     chosen = {key: value for key, value in data["protocols"][protocol].items() if key != "description"}
-    merged = _merge(copy.deepcopy(data["default_inputs"]), chosen)
+    merged = recursive_merge(copy.deepcopy(data["default_inputs"]), chosen)
     tasks = merged.pop("tasks", {})
     incar = normalise_incar(merged.pop("incar", {}))
     incar.update(normalise_incar(tasks.get(task, {}).get("incar", {})))
@@ -133,9 +125,9 @@ def get_protocol_settings(
     }
     for key, value in overrides.items():
         if key == "options":
-            result["options"] = _merge(result["options"], value)
+            result["options"] = recursive_merge(result["options"], value)
         elif key == "settings":
-            result["settings"] = _merge(result["settings"], value)
+            result["settings"] = recursive_merge(result["settings"], value)
         else:
             result[key] = value
     if result["potential_set"] not in POTCAR_SETS:

@@ -7,18 +7,9 @@ from collections.abc import Mapping
 
 import yaml
 
+from aiida_lps.common.mappings import recursive_merge
+
 __all__ = ("ProtocolMixin", "recursive_merge")
-
-
-def recursive_merge(base: Mapping, overrides: Mapping) -> dict:
-    """Return ``base`` updated with ``overrides``, merging nested mappings key by key."""
-    merged = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = recursive_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 class ProtocolMixin:
