@@ -46,7 +46,12 @@ def ensure_localhost(label: str = "localhost", workdir: str | None = None):
     return computer, created
 
 
-def ensure_code(label: str, executable: str, computer, description: str = ""):
+#: One BLAS/OpenMP thread per process: local jobs run side by side (one per XAS site or temperature), and threads
+#: on top of that oversubscribe the cores. Raise it in the code's prepend text for a single big job.
+SINGLE_THREAD = "export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1"
+
+
+def ensure_code(label: str, executable: str, computer, description: str = "", prepend_text: str = SINGLE_THREAD):
     """Return the installed code ``label@computer`` for ``executable``, creating it if missing.
 
     :returns: (code, created)
@@ -64,6 +69,7 @@ def ensure_code(label: str, executable: str, computer, description: str = ""):
         filepath_executable=executable,
         description=description,
         default_calc_job_plugin=None,
+        prepend_text=prepend_text,
     )
     return code.store(), True
 
