@@ -65,3 +65,40 @@ def plot_arrhenius(
     ax.set_xlabel("1000/T (K$^{-1}$)")
     ax.set_ylabel(ylabel)
     return fig
+
+
+def plot_xas(
+    energy: np.ndarray,
+    mu_average: np.ndarray,
+    sites: dict[str, np.ndarray] | None = None,
+    weights: dict[str, float] | None = None,
+    ax: Any = None,
+    offset: float | None = None,
+    experiment: Sequence[float] | None = None,
+) -> Any:
+    """Plot a site-averaged XAS spectrum with the per-site spectra stacked beneath it; returns the Figure.
+
+    :param energy: common energy grid (eV).
+    :param mu_average: averaged μ on ``energy`` (arbitrary units).
+    :param sites: per-site μ on the same grid (label → (n,) array), drawn below the average, scaled by ``weights``.
+    :param offset: vertical step between curves (default 0.6 × the average's maximum).
+    :param experiment: energies (eV) of reference features, drawn as dotted vertical lines.
+    """
+    fig, ax = _figure_and_axes(ax)
+    energy = np.asarray(energy)
+    top = float(np.max(mu_average)) if np.size(mu_average) else 1.0
+    step = offset if offset is not None else 0.6 * top
+    ax.plot(energy, mu_average, color="black", lw=1.6, label="average")
+    for k, (label, mu) in enumerate((sites or {}).items(), start=1):
+        weight = (weights or {}).get(label, 1.0)
+        ax.plot(energy, weight * np.asarray(mu) - k * step, lw=0.9, label=f"{label} (w={weight:.2f})")
+    for position in experiment or ():
+        ax.axvline(position, color="grey", ls=":", lw=0.8)
+    ax.set_xlabel("energy (eV)")
+    ax.set_ylabel("μ (arb. units, offset)")
+    ax.set_yticks([])
+    ax.legend(fontsize="x-small", ncol=2)
+    return fig
+
+
+__all__ += ["plot_xas"]

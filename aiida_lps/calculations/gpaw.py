@@ -20,10 +20,16 @@ __all__ = ("GpawCalculation", "setup_xc")
 _XC = re.compile(rb"<xc_functional[^>]*name=\"([^\"]+)\"")
 
 
+#: Names in the ``xc_functional`` tag of PAW-XML files that GPAW's ``xc`` keyword calls otherwise
+#: (GPAW's LDA datasets are tagged with the Perdew-Wang 92 correlation, ``PW``).
+_XC_ALIASES = {"PW": "LDA"}
+
+
 def setup_xc(setup: JthXmlData) -> str:
-    """The exchange-correlation functional a PAW dataset was generated for (from its ``xc_functional`` tag)."""
+    """The functional a PAW dataset was generated for, by GPAW's name (from the ``xc_functional`` tag)."""
     match = _XC.search(setup.get_content(mode="rb")[:4096])
-    return match.group(1).decode() if match else ""
+    name = match.group(1).decode() if match else ""
+    return _XC_ALIASES.get(name, name)
 
 
 def _setup_filename(kind_name: str, element: str, xc: str) -> str:

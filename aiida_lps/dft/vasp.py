@@ -199,3 +199,209 @@ class VaspEngine(DftEngine):
     def get_available_protocols(cls) -> dict[str, dict]:
         """Protocol names with their descriptions (``fast``, ``moderate`` = seed 001, ``precise``)."""
         return available_protocols()
+
+    # ------------------------------------------------------------------ core-hole (XCH) capability
+
+    @classmethod
+    def check_core_hole(cls, element: str) -> str | None:
+        """``None`` if VASP can put a 1s hole on ``element`` (Z ≥ 3; the POTCAR's core is checked when building)."""
+        from aiida_lps.science.xas import has_core_1s
+
+        return None if has_core_1s(element) else f"{element} has no 1s core level (Z < 3)"
+
+    @classmethod
+    def get_xch_builder(
+        cls,
+        structure: orm.StructureData,
+        absorber_kind: str | None,
+        code: orm.AbstractCode,
+        protocol: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        ground_state: bool = False,
+        core_hole: Mapping[str, orm.Data] | None = None,
+    ) -> ProcessBuilder:
+        """Builder of ``vasp.vasp`` for a core-hole run of seed 000 or its ground state.
+
+        INCAR: :data:`~aiida_lps.engines.vasp.xch.GROUND_STATE_INCAR` (LDA via the POTCARs, ENCUT 400 eV, ISMEAR 0,
+        SIGMA 0.05 eV, EDIFF 1e-5 eV, ISPIN 2) plus, for the core-hole run, ICORELEVEL 2, CLNT 1 (the absorber is
+        site 0 and its own kind, so the first POSCAR species), CLN 1, CLL 0, CLZ 1.0, CH_LSPEC and NBANDS =
+        occupied + 3 × occupied from the POTCARs' ZVAL. Γ-centred mesh of spacing 0.25 Å⁻¹ (2π included); GW
+        POTCARs (``potential_set: gw``).
+
+        :param overrides: the VASP overrides of :meth:`get_builder` (``incar`` merged over the XCH INCAR,
+            ``kpoints_mesh``/``kpoints_length``/``gamma_only`` replace the spacing) plus ``kpoint_spacing`` (Å⁻¹),
+            ``nbands``, ``unoccupied_factor`` (3) and ``zval`` (``{kind or element: ZVAL}``, instead of reading
+            the POTCARs).
+        :raises ValueError: if the absorber is not site 0, or the POTCAR of the absorber has its 1s in the valence.
+        """
+        from aiida_lps.engines.vasp.xch import (
+            GROUND_STATE_INCAR,
+            KPOINT_SPACING,
+            core_hole_incar,
+            valence_electrons,
+            xch_nbands,
+        )
+        from aiida_lps.science.kpoints import mesh_from_spacing
+
+        overrides = dict(overrides or {})
+        spacing = float(overrides.pop("kpoint_spacing", KPOINT_SPACING))
+        nbands = overrides.pop("nbands", None)
+        factor = float(overrides.pop("unoccupied_factor", 3.0))
+        zval_given = overrides.pop("zval", None)
+        user_incar = {str(k).lower(): v for k, v in (overrides.pop("incar", None) or {}).items()}
+        overrides.setdefault("potential_set", "gw")
+        if not any(key in overrides for key in ("kpoints_mesh", "kpoints_length", "gamma_only")):
+            overrides["kpoints_mesh"] = list(mesh_from_spacing(np.asarray(structure.cell), spacing))
+
+        if ground_state:
+            incar = dict(GROUND_STATE_INCAR)
+        else:
+            if structure.sites[0].kind_name != absorber_kind:
+                raise ValueError(f"the absorber kind {absorber_kind!r} must be site 0 of the core-hole structure")
+            if sum(site.kind_name == absorber_kind for site in structure.sites) != 1:
+                raise ValueError(f"exactly one site may have the absorber kind {absorber_kind!r}")
+            kinds = {kind.name: kind.symbol for kind in structure.kinds}
+            zval = _zvals(kinds, overrides, zval_given)
+            element = kinds[absorber_kind]
+            if zval.get(absorber_kind) is not None and _atomic_number(element) - zval[absorber_kind] < 2:
+                from aiida_lps.dft.base import NoCoreLevelError
+
+                raise NoCoreLevelError(
+                    f"the POTCAR of {element} has its 1s level in the valence (ZVAL {zval[absorber_kind]:g}): "
+                    "no 1s core hole possible; map the absorber to a POTCAR with a 1s core (e.g. the GW one)"
+                )
+            if nbands is None:
+                n_valence = valence_electrons([site.kind_name for site in structure.sites], zval)
+                nbands = xch_nbands(n_valence, factor)
+            incar = core_hole_incar(GROUND_STATE_INCAR, nbands=int(nbands))
+        for key, value in user_incar.items():
+            if value is None:
+                incar.pop(key, None)
+            else:
+                incar[key] = value
+        overrides["incar"] = incar
+        builder = cls.get_builder("single_point", structure, code, protocol, overrides, options)
+        label = "ground state" if ground_state else "core hole"
+        builder.metadata.label = f"vasp xch {label}"
+        builder.metadata.description = f"aiida-lps VASP XAS {label} run (seed 000 settings)"
+        return builder
+
+    @classmethod
+    def normalise_xch(cls, node: orm.ProcessNode, ground_state: bool = False) -> dict[str, orm.Data]:
+        """Energy, properties and (core-hole runs) the CH_LSPEC spectrum of the retrieved OUTCAR, by the
+        calcfunction :func:`normalise_vasp_xch`."""
+        from aiida_lps.dft.base import MissingSpectrumError, ScfNotConvergedError
+        from aiida_lps.engines.vasp.xch import MissingSpectrumError as OutcarWithoutSpectrum
+        from aiida_lps.engines.vasp.xch import read_xch_spectrum
+
+        if "retrieved" not in node.outputs:
+            raise ScfNotConvergedError(
+                f"{node.process_label}<{node.pk}> has no retrieved files (exit {node.exit_status})"
+            )
+        parsed = _read_retrieved_outcar(node.outputs.retrieved)
+        if parsed["energy"] is None or not parsed["converged_electronic"]:
+            raise ScfNotConvergedError(f"the SCF of {node.process_label}<{node.pk}> did not converge (OUTCAR)")
+        if not ground_state:
+            with node.outputs.retrieved.base.repository.open("OUTCAR", "r") as handle:
+                try:
+                    read_xch_spectrum(handle)
+                except OutcarWithoutSpectrum as exception:
+                    raise MissingSpectrumError(f"{node.process_label}<{node.pk}>: {exception}") from None
+        return normalise_vasp_xch(
+            retrieved=node.outputs.retrieved, structure=node.inputs.structure, spectrum=orm.Bool(not ground_state)
+        )
+
+    @classmethod
+    def failure_kind(cls, node: orm.ProcessNode) -> str:
+        """``scf_not_converged`` if the last OUTCAR or aiida-vasp's run status says the SCF did not converge."""
+        if "misc" in node.outputs:
+            status = node.outputs.misc.get_dict().get("run_status", {})
+            if status.get("electronic_converged") is False:
+                return "scf_not_converged"
+        if "retrieved" in node.outputs:
+            try:
+                if not _read_retrieved_outcar(node.outputs.retrieved)["converged_electronic"]:
+                    return "scf_not_converged"
+            except (ValueError, OSError):
+                pass
+        return "failed"
+
+
+def _atomic_number(element: str) -> int:
+    from ase.data import atomic_numbers
+
+    return atomic_numbers[element]
+
+
+def _zvals(kinds: Mapping[str, str], settings: Mapping[str, Any], given: Mapping[str, float] | None) -> dict:
+    """ZVAL per kind: from ``given`` (kind or element keys), else from the POTCARs of the family."""
+    from aiida_lps.engines.vasp.settings import get_protocol_settings
+    from aiida_lps.engines.vasp.xch import zval_from_potcar
+
+    if given:
+        missing = [n for n, el in kinds.items() if n not in given and el not in given]
+        if missing:
+            raise ValueError(f"overrides['zval'] has no ZVAL for kinds {missing}")
+        return {name: float(given.get(name, given.get(element))) for name, element in kinds.items()}
+    resolved = get_protocol_settings("single_point", None, {k: v for k, v in settings.items() if k != "incar"})
+    family = resolved["potential_family"]
+    mapping = potcar_mapping(kinds, resolved["potential_set"], resolved["potential_mapping"])
+    from aiida_vasp.data.potcar import PotcarData
+
+    try:
+        potcars = PotcarData.get_potcars_dict(list(kinds), family, mapping)
+    except Exception as exception:  # NotExistent and friends
+        raise ValueError(
+            f"cannot read ZVAL from POTCAR family {family!r} ({exception}); give overrides['nbands'] or ['zval']"
+        ) from exception
+    return {name: zval_from_potcar(potcar.get_content()) for name, potcar in potcars.items()}
+
+
+@calcfunction
+def normalise_vasp_xch(retrieved: orm.FolderData, structure: orm.StructureData, spectrum: orm.Bool) -> dict:
+    """XCH outputs of a VASP run from its OUTCAR: ``energy`` (energy(sigma→0), eV), ``properties`` (Fermi energy,
+    ECORE, ``raw_onset`` = E_F − ECORE (eV), ``reference_energy`` 0, ``n_atoms``, NELECT, convergence) and, if
+    ``spectrum``, the CH_LSPEC ``spectrum`` (``energy`` eV on VASP's raw axis, ``mu`` (n, 3) = ε₂ XX, YY, ZZ,
+    ``mu_average``, ``components`` (n, 6) X Y Z XY YZ ZX)."""
+    from aiida_lps.engines.vasp.xch import read_xch_outcar
+
+    with retrieved.base.repository.open("OUTCAR", "r") as handle:
+        text = handle.read()
+    parsed = read_xch_outcar(text) if spectrum.value else read_outcar(_Text(text))
+    properties = {
+        "fermi_energy": parsed["fermi_energy"],
+        "reference_energy": 0.0,
+        "n_atoms": len(structure.sites),
+        "n_electrons": parsed["nelect"],
+        "converged_electronic": parsed["converged_electronic"],
+        "engine": "vasp",
+        "engine_version": parsed["vasp_version"],
+        "encut": parsed["encut"],
+        "ispin": parsed["ispin"],
+        "potcars": parsed["potcars"],
+        "energy_free": parsed["energy_free"],
+        "units": {"energy": "eV", "fermi_energy": "eV", "raw_onset": "eV", "ecore": "eV"},
+    }
+    outputs: dict[str, orm.Data] = {"energy": orm.Float(parsed["energy"])}
+    if spectrum.value:
+        properties.update(ecore=parsed["ecore"], raw_onset=parsed["raw_onset"])
+        array = orm.ArrayData()
+        array.set_array("energy", np.asarray(parsed["spectrum_energy"]))
+        array.set_array("mu", np.asarray(parsed["mu"]))
+        array.set_array("mu_average", np.asarray(parsed["mu"]).mean(axis=1))
+        array.set_array("components", np.asarray(parsed["spectrum_components"]))
+        array.base.attributes.set_many({"units": {"energy": "eV", "mu": "Im ε (CH_LSPEC)"}, "source": "OUTCAR"})
+        outputs["spectrum"] = array
+    outputs["properties"] = orm.Dict(properties)
+    return outputs
+
+
+class _Text:
+    """File-like wrapper of text already read (for :func:`read_outcar`)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def read(self) -> str:
+        return self._text

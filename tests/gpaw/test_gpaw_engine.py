@@ -8,6 +8,7 @@ from aiida import orm
 from aiida.engine import run_get_node
 from aiida.plugins import CalculationFactory, WorkflowFactory
 
+from aiida_lps.calculations.gpaw import setup_xc
 from aiida_lps.dft import get_engine
 from aiida_lps.workflows.dft import DftWorkChain
 
@@ -87,8 +88,9 @@ def test_bad_inputs_are_named(gpaw_code, reference_structure):
         engine.get_builder("relax", structure, gpaw_code, "ultra")
     with pytest.raises(ValueError, match="unknown DFT engine 'abinit'"):
         get_engine("abinit")
-    # a dataset generated for another functional is refused before running
+    # LDA datasets of gpaw-data (tagged "PW") are accepted for xc LDA, and a mismatch is refused before running
     lda = engine.get_builder("single_point", structure, gpaw_code, overrides={"calculator": {"xc": "LDA"}})
+    assert {setup_xc(node) for node in lda.gpaw.setups.values()} == {"LDA"}
     pbe = engine.get_builder("single_point", structure, gpaw_code)
     with pytest.raises(ValueError, match="generated for 'PBE', the calculation uses 'LDA'"):
         run_get_node(

@@ -13,7 +13,7 @@ convergence flags, final structure) and keeps GPAW's text log in ``gpaw.txt``. G
      "setup_kinds": {"3": "fch1s"},          # atom index -> dataset name for non-default datasets
      "magmoms": [..] | null,
      "relax": {"fmax": 0.02, "steps": 100, "cell": false, "optimizer": "BFGS"},
-     "xas": null | {"absorber": 0, "relative_index_lumo": -1}}
+     "xas": null | {"absorber": 0, "relative_index_lumo": -1, "fixmagmom": true}}
 """
 
 from __future__ import annotations
@@ -84,6 +84,11 @@ def main() -> int:
     start = time.time()
     try:
         atoms.calc = _calculator(parameters, legacy=xas is not None)
+        if xas is not None and xas.get("fixmagmom"):  # XCH: keep the excited electron's moment of 1 (spin 0)
+            from gpaw import FermiDirac
+
+            width = (parameters["calculator"].get("occupations") or {}).get("width", 0.05)
+            atoms.calc.set(occupations=FermiDirac(width, fixmagmom=True))
         if task == "relax":
             from ase import optimize
             from ase.filters import FrechetCellFilter
@@ -102,7 +107,11 @@ def main() -> int:
         except Exception as exception:  # LCAO and some settings have no stress
             results["stress_error"] = str(exception)
         calc = atoms.calc
-        results["fermi_energy"] = float(calc.get_fermi_level())
+        if xas is not None and xas.get("fixmagmom"):  # XCH with a fixed moment: one Fermi level per spin
+            results["fermi_levels"] = [float(level) for level in calc.get_fermi_levels()]
+            results["fermi_energy"] = max(results["fermi_levels"])
+        else:
+            results["fermi_energy"] = float(calc.get_fermi_level())
         results["n_electrons"] = float(calc.get_number_of_electrons())
         results["scf_iterations"] = int(calc.get_number_of_iterations() or 0)
         results["reference_energy"] = float(calc.get_reference_energy())

@@ -1,7 +1,7 @@
 """GPAW excited-electron core-hole (XCH) helpers: core-hole datasets, run parameters, spectra (no AiiDA import).
 
 GPAW has no "XCH" dataset. XCH = a PAW dataset with a full 1s hole (generated with GPAW's setup generator, the
-Python form of ``gpaw-setup -f PBE S --name=S_ch --core-hole=1s,1.0``) plus one extra electron (``charge = -1``
+Python form of ``gpaw-setup -f LDA S --name=S_ch --core-hole=1s,1.0``) plus one extra electron (``charge = -1``
 relative to the hole: a neutral cell), spin polarised with a magnetic moment of 1 on the absorber, as GPAW's own
 test ``gpaw/test/corehole/test_sh2.py``. The spectrum comes from ``gpaw.xas.XAS(calc, relative_index_lumo=-1)``
 (legacy GPAW), whose matrix elements the runner writes to ``xas.npz``: ``eps_kn`` (eV, the empty states of the
@@ -100,13 +100,15 @@ def generate_core_hole_dataset(
 
 
 def xch_parameters(
-    parameters: Mapping[str, Any], absorber: int, n_atoms: int, nbands: str | int = "400%"
+    parameters: Mapping[str, Any], absorber: int, n_atoms: int, nbands: str | int = "400%", fix_magmom: bool = True
 ) -> dict[str, Any]:
     """Runner parameters of an XCH run from those of a single point (see :mod:`aiida_lps.engines.gpaw.runner`).
 
     Adds ``charge = -1`` (the excited electron), spin polarisation with magnetic moment 1 on the absorber,
     ``nbands`` (default ``"400%"``: occupied + 3 × occupied, as seed 000) and ``xas`` (the runner then builds a
-    legacy GPAW calculator and writes ``xas.npz``).
+    legacy GPAW calculator and writes ``xas.npz``). ``fix_magmom`` keeps the total moment at 1 (Fermi-Dirac with
+    ``fixmagmom``): with smearing, the excited electron otherwise drifts between the spin channels and the SCF of a
+    solid can fail to converge (seen for β-Li3PS4).
     """
     result = copy.deepcopy(dict(parameters))
     calculator = result.setdefault("calculator", {})
@@ -116,7 +118,7 @@ def xch_parameters(
     magmoms = [0.0] * int(n_atoms)
     magmoms[int(absorber)] = 1.0
     result["magmoms"] = magmoms
-    result["xas"] = {"absorber": int(absorber), "relative_index_lumo": -1}
+    result["xas"] = {"absorber": int(absorber), "relative_index_lumo": -1, "fixmagmom": bool(fix_magmom)}
     return result
 
 

@@ -1,0 +1,283 @@
+"""Calcfunctions of the core-hole XAS work chain: absorber sites and supercells, 1s-hole datasets, site average.
+
+Every derived node (supercells, the site table, the generated PAW dataset, aligned and averaged spectra) is the
+output of one of these, so the provenance graph shows what it was made from. The science is in
+:mod:`aiida_lps.science.xas`.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from typing import Any
+
+import numpy as np
+from aiida import orm
+from aiida.engine import calcfunction
+from pymatgen.core import Structure
+
+from aiida_lps.common.serialize import json_safe
+from aiida_lps.science import xas
+from aiida_lps.science.supercell import minimum_repetitions, plane_spacings
+
+__all__ = (
+    "SITE_DEFAULTS",
+    "absorber_kind_name",
+    "analyse_absorber_sites",
+    "generate_core_hole_setup",
+    "site_average",
+    "site_average_arrays",
+    "to_pymatgen",
+)
+
+#: Defaults of the ``parameters`` of :func:`analyse_absorber_sites`.
+SITE_DEFAULTS: dict[str, Any] = {
+    "absorber": "S",
+    "supercell_min_width": 10.0,  # Å, distance between opposite faces
+    "symprec": 0.01,  # Å (pymatgen's SpacegroupAnalyzer default, as xas-tools)
+    "angle_tolerance": 5.0,  # degrees
+    "sites": None,  # user list of absorber indices (or {index: multiplicity}) bypassing symmetry
+    "ground_state_cell": "supercell",  # or "unit_cell": the input structure as given
+    "orient": True,  # supercells in the standard orientation (a ∥ x, b in the xy plane)
+    "neighbours": ["P", "Li"],
+    "neighbour_cutoff": 3.2,  # Å
+}
+
+
+def absorber_kind_name(element: str) -> str:
+    """Kind name of the excited atom: ``<element>_ch`` (its own species: VASP's CLNT, GPAW's dataset name)."""
+    return f"{element}_ch"
+
+
+def to_pymatgen(structure: orm.StructureData) -> Structure:
+    """pymatgen Structure of an ordered StructureData (kind names dropped, elements kept)."""
+    symbols = [structure.get_kind(site.kind_name).symbol for site in structure.sites]
+    positions = [site.position for site in structure.sites]
+    return Structure(structure.cell, symbols, positions, coords_are_cartesian=True)
+
+
+def _structure_data(structure: Structure, absorber_kind: str | None = None) -> orm.StructureData:
+    """StructureData of ``structure``; the site flagged ``absorber`` gets the kind ``absorber_kind``."""
+    result = orm.StructureData(cell=structure.lattice.matrix.tolist())
+    flags = structure.site_properties.get("absorber", [False] * len(structure))
+    for site, flag in zip(structure, flags, strict=True):
+        name = absorber_kind if (flag and absorber_kind) else site.specie.symbol
+        result.append_atom(position=site.coords.tolist(), symbols=site.specie.symbol, name=name)
+    return result
+
+
+@calcfunction
+def analyse_absorber_sites(structure: orm.StructureData, parameters: orm.Dict) -> dict[str, orm.Data]:
+    """Inequivalent absorber sites, their multiplicities and local environments, and the structures to run.
+
+    ``parameters`` (defaults :data:`SITE_DEFAULTS`): ``absorber`` (element), ``supercell_min_width`` (Å, plane
+    spacing), ``symprec`` (Å), ``angle_tolerance`` (°), ``sites`` (user absorber indices, bypassing symmetry),
+    ``ground_state_cell`` (``supercell`` or ``unit_cell``), ``orient``.
+
+    Outputs: ``site_table`` (Dict: ``sites`` rows with ``label``, ``index`` (in the input structure),
+    ``multiplicity``, ``equivalent_indices``, ``environment`` (nearest P/Li and distances, Å), and the
+    ``repetitions``, atom counts, plane spacings), ``ground_state`` (StructureData of the ground-state SCF) and
+    one ``site_<n>`` StructureData per inequivalent site (supercell, absorber first as kind ``<element>_ch``).
+    """
+    settings = {**SITE_DEFAULTS, **parameters.get_dict()}
+    element = settings["absorber"]
+    pmg = to_pymatgen(structure)
+    sites = settings.get("sites")
+    if isinstance(sites, dict):
+        sites = {int(k): int(v) for k, v in sites.items()}
+    rows = xas.site_table(
+        pmg,
+        element,
+        symprec=float(settings["symprec"]),
+        angle_tolerance=float(settings["angle_tolerance"]),
+        sites=sites,
+        neighbours=settings["neighbours"],
+        cutoff=float(settings["neighbour_cutoff"]),
+    )
+    repetitions = minimum_repetitions(pmg.lattice.matrix, float(settings["supercell_min_width"]))
+    kind = absorber_kind_name(element)
+    outputs: dict[str, orm.Data] = {}
+    n_supercell = len(pmg) * int(np.prod(repetitions))
+    for row in rows:
+        supercell, original = xas.supercell_with_absorber(pmg, repetitions, row["index"], orient=settings["orient"])
+        row["supercell_index"] = original
+        outputs[row["label"]] = _structure_data(supercell, kind)
+    if settings["ground_state_cell"] == "unit_cell":
+        ground_state = _structure_data(pmg)
+    elif settings["ground_state_cell"] == "supercell":
+        ground_state = _structure_data(xas.supercell_with_absorber(pmg, repetitions, None, settings["orient"])[0])
+    else:
+        raise ValueError(f"ground_state_cell must be 'supercell' or 'unit_cell', got {settings['ground_state_cell']!r}")
+    outputs["ground_state"] = ground_state
+    table = {
+        "absorber": element,
+        "absorber_kind": kind,
+        "n_absorbers": sum(r["multiplicity"] for r in rows),
+        "repetitions": list(repetitions),
+        "plane_spacings_supercell": [float(h) for h in plane_spacings(pmg.lattice.matrix) * np.array(repetitions)],
+        "n_atoms_supercell": n_supercell,
+        "n_atoms_ground_state": len(ground_state.sites),
+        "settings": settings,
+        "sites": rows,
+        "units": {"distances": "Å", "plane_spacings_supercell": "Å"},
+    }
+    outputs["site_table"] = orm.Dict(json_safe(table))
+    return outputs
+
+
+@calcfunction
+def generate_core_hole_setup(element: orm.Str, xc: orm.Str, hole: orm.Str | None = None) -> orm.Data:
+    """A GPAW PAW dataset with a full core hole (default ``1s``) for ``element`` and functional ``xc``.
+
+    Made with GPAW's setup generator (``gpaw.atom.generator``; the same as ``gpaw-setup -f <xc> <element>
+    --core-hole=1s,1.0``), returned as an aiida-pseudo ``JthXmlData`` node.
+    """
+    from aiida_pseudo.data.pseudo import JthXmlData
+
+    from aiida_lps.engines.gpaw.xch import core_hole_command, generate_core_hole_dataset
+
+    level = hole.value if hole is not None else "1s"
+    name = f"{element.value}_ch"
+    with tempfile.TemporaryDirectory(prefix="lps-core-hole-") as directory:
+        path = generate_core_hole_dataset(element.value, xc.value, name, directory, hole=level, fraction=1.0)
+        content = path.read_bytes()
+    node = JthXmlData(io.BytesIO(content), filename=f"{element.value}.{name}.{xc.value}")
+    import gpaw
+
+    node.label = f"gpaw-{gpaw.__version__}/{element.value}.{name}.{xc.value}"
+    node.description = "generated: " + " ".join(core_hole_command(element.value, xc.value, name, level, 1.0))
+    return node
+
+
+def site_average_arrays(
+    spectra: dict[str, dict[str, np.ndarray]],
+    energies: dict[str, float],
+    properties: dict[str, dict[str, Any]],
+    ground_state_energy: float,
+    ground_state_properties: dict[str, Any],
+    multiplicities: dict[str, float],
+    parameters: dict[str, Any],
+) -> dict[str, Any]:
+    """Align, broaden and average per-site spectra (pure NumPy; the body of :func:`site_average`).
+
+    :param spectra: per site label: ``energy`` (raw axis, eV), ``mu`` (n, 3), optional ``stick_energy`` and
+        ``stick_mu`` (then the sticks are broadened instead of the raw curve).
+    :param energies: per site: total energy of the core-hole run (eV).
+    :param properties: per site: ``raw_onset`` (eV), ``n_atoms``, ``reference_energy`` (eV).
+    :param parameters: ``broadening`` {``gaussian_fwhm``, ``lorentzian_fwhm``, ``lorentzian_slope``},
+        ``grid`` {``step``, ``below``, ``above``} (eV) and ``calibration_shift`` (eV).
+    :returns: ``grid``, ``average`` (n, 3), ``sites`` {label: (n, 3)}, ``weights`` {label: w}, ``alignment``.
+    """
+    broadening = {"gaussian_fwhm": 0.5, "lorentzian_fwhm": 0.59, "lorentzian_slope": 0.1,
+                  **(parameters.get("broadening") or {})}  # fmt: skip
+    grid_settings = {"step": 0.05, "below": 5.0, "above": 35.0, **(parameters.get("grid") or {})}
+    calibration = float(parameters.get("calibration_shift") or 0.0)
+    e_gs = float(ground_state_energy)
+    n_gs = int(ground_state_properties["n_atoms"])
+    r_gs = float(ground_state_properties.get("reference_energy") or 0.0)
+    labels = sorted(spectra, key=lambda label: int(label.rsplit("_", 1)[-1]) if label[-1].isdigit() else label)
+    alignment: dict[str, Any] = {}
+    for label in labels:
+        props = properties[label]
+        delta = xas.delta_scf(
+            energies[label], e_gs, int(props["n_atoms"]), n_gs, float(props.get("reference_energy") or 0.0), r_gs
+        )
+        onset = delta + calibration
+        raw_onset = float(props["raw_onset"])
+        xas_tools_onset = raw_onset + xas.delta_scf(energies[label], e_gs, int(props["n_atoms"]), n_gs)
+        alignment[label] = {
+            "delta_scf": delta,
+            "raw_onset": raw_onset,
+            "shift": onset - raw_onset,
+            "aligned_onset": onset,
+            "xas_tools_onset": xas_tools_onset + calibration,
+        }
+    grid = xas.common_grid([a["aligned_onset"] for a in alignment.values()], **grid_settings)
+    site_spectra: dict[str, np.ndarray] = {}
+    for label in labels:
+        shift = alignment[label]["shift"]
+        data = spectra[label]
+        if "stick_energy" in data:
+            energy, mu, sticks = np.asarray(data["stick_energy"]) + shift, np.asarray(data["stick_mu"]), True
+        else:
+            energy, mu, sticks = np.asarray(data["energy"]) + shift, np.asarray(data["mu"]), False
+        site_spectra[label] = xas.broaden(
+            energy,
+            mu,
+            grid,
+            gaussian_fwhm=float(broadening["gaussian_fwhm"]),
+            lorentzian_fwhm0=float(broadening["lorentzian_fwhm"]),
+            slope=float(broadening["lorentzian_slope"]),
+            e_cbm=alignment[label]["aligned_onset"],
+            sticks=sticks,
+        )
+    average, weights = xas.weighted_average([site_spectra[k] for k in labels], [multiplicities[k] for k in labels])
+    return {
+        "grid": grid,
+        "average": average,
+        "sites": site_spectra,
+        "weights": dict(zip(labels, (float(w) for w in weights), strict=True)),
+        "alignment": alignment,
+        "broadening": broadening,
+        "grid_settings": grid_settings,
+        "calibration_shift": calibration,
+    }
+
+
+def _spectrum_node(grid: np.ndarray, mu: np.ndarray, attributes: dict[str, Any]) -> orm.ArrayData:
+    node = orm.ArrayData()
+    node.set_array("energy", grid)
+    node.set_array("mu", mu)
+    node.set_array("mu_average", mu.mean(axis=1))
+    node.base.attributes.set_many(json_safe(attributes))
+    return node
+
+
+@calcfunction
+def site_average(parameters: orm.Dict, site_table: orm.Dict, **kwargs: orm.Data) -> dict[str, orm.Data]:
+    """``lps.xas.site_average``: ΔSCF alignment, broadening and multiplicity-weighted average of site spectra.
+
+    Inputs besides ``parameters`` (see :func:`site_average_arrays`) and ``site_table`` (multiplicities):
+    ``ground_state_energy`` (Float, eV), ``ground_state_properties`` (Dict), and per site label ``site_<n>``:
+    ``spectrum_site_<n>`` (ArrayData, raw), ``energy_site_<n>`` (Float, eV), ``properties_site_<n>`` (Dict).
+    The sites given are the sites averaged (their links show which made the average).
+
+    Outputs: ``spectrum`` (ArrayData ``energy`` eV, ``mu`` (n, 3), ``mu_average``), ``aligned_site_<n>`` (the
+    aligned, broadened site spectra on the same grid), ``weights`` (Dict) and ``alignment`` (Dict: ΔSCF, raw and
+    aligned onsets, applied shifts, the xas-tools onsets for comparison; eV).
+    """
+    labels = sorted(key[len("spectrum_") :] for key in kwargs if key.startswith("spectrum_"))
+    if not labels:
+        raise ValueError("no site spectra given (inputs spectrum_site_<n>)")
+    rows = {row["label"]: row for row in site_table.get_dict()["sites"]}
+    spectra = {}
+    for label in labels:
+        node = kwargs[f"spectrum_{label}"]
+        spectra[label] = {name: node.get_array(name) for name in node.get_arraynames()}
+    result = site_average_arrays(
+        spectra,
+        {label: kwargs[f"energy_{label}"].value for label in labels},
+        {label: kwargs[f"properties_{label}"].get_dict() for label in labels},
+        kwargs["ground_state_energy"].value,
+        kwargs["ground_state_properties"].get_dict(),
+        {label: rows[label]["multiplicity"] for label in labels},
+        parameters.get_dict(),
+    )
+    units = {"energy": "eV", "mu": "arbitrary (raw spectrum units per eV)"}
+    outputs: dict[str, orm.Data] = {
+        "spectrum": _spectrum_node(
+            result["grid"],
+            result["average"],
+            {"sites": labels, "weights": result["weights"], "units": units, "broadening": result["broadening"],
+             "calibration_shift": result["calibration_shift"]},
+        ),  # fmt: skip
+        "weights": orm.Dict(json_safe({"weights": result["weights"], "multiplicities":
+                                       {label: rows[label]["multiplicity"] for label in labels}})),
+        "alignment": orm.Dict(json_safe({"sites": result["alignment"], "units": "eV",
+                                         "formula": "E = E_raw - raw_onset + delta_scf + calibration_shift"})),
+    }  # fmt: skip
+    for label in labels:
+        outputs[f"aligned_{label}"] = _spectrum_node(
+            result["grid"], result["sites"][label], {"site": label, **result["alignment"][label], "units": units}
+        )
+    return outputs
