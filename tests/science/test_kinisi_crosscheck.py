@@ -2,14 +2,12 @@
 
 import math
 
+import ase
+import kinisi.analyze as kinisi_analyze
 import numpy as np
-import pytest
+import scipp as sc
 
 from aiida_lps.science.diffusion import analyse_diffusion
-
-kinisi_analyze = pytest.importorskip("kinisi.analyze")
-sc = pytest.importorskip("scipp")
-ase = pytest.importorskip("ase")
 
 D_TRUE = 1e-5  # cm²/s
 DT_PS = 0.1  # ps between frames

@@ -13,7 +13,7 @@ from aiida_lps.testing import recorded
 
 REGISTRY = pathlib.Path(__file__).resolve().parents[1] / "data" / "vasp"
 GROUND = REGISTRY / "vasp-xch-Li7P3S11" / "ground_state"
-SHARED_XCH = pathlib.Path(__file__).resolve().parents[3] / "shared" / "reference-data" / "vasp-xch-Li7P3S11"
+SITES = pathlib.Path(__file__).resolve().parents[1] / "data" / "xas" / "vasp-xch-Li7P3S11-sites"
 
 
 def _write_incar(path: pathlib.Path, tags: dict) -> None:
@@ -95,14 +95,14 @@ def test_cli_entry_point(tmp_path, monkeypatch, capsys):
     assert recorded.main([]) == 2
 
 
-@pytest.mark.skipif(not SHARED_XCH.is_dir(), reason="shared/reference-data is not available")
 def test_each_core_hole_site_finds_its_own_run(tmp_path):
     """The XAS case: 11 sites with the same supercell, told apart by the absorber block (first in POSCAR)."""
-    runs = recorded.list_recorded([SHARED_XCH])
+    registries = [SITES, REGISTRY]
+    runs = recorded.list_recorded(registries)
     assert len(runs) == 12
     for run in runs:
         workdir = tmp_path / run.name
         workdir.mkdir()
         for name in ("POSCAR", "INCAR", "KPOINTS"):
             shutil.copy(run / name, workdir / name)
-        assert recorded.find_recorded(workdir, [SHARED_XCH]) == run
+        assert recorded.find_recorded(workdir, registries) == run
