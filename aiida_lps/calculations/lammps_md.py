@@ -6,6 +6,7 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
+from aiida_lps.common.structures import atoms_from_structure
 from aiida_lps.common.validation import (
     validate_analysis,
     validate_frame_count,
@@ -110,7 +111,7 @@ class LammpsMDCalculation(CalcJob):
         potential: InteratomicPotentialData = self.inputs.potential
         settings = MDSettings.from_dict(self.inputs.parameters.get_dict())
         type_elements = potential.elements
-        atoms = self.inputs.structure.get_ase()
+        atoms = atoms_from_structure(self.inputs.structure)
         folder.get_subfolder(".", create=True)
         with folder.open(DATA_FILENAME, "w") as handle:
             handle.write(write_data_file(atoms, type_elements))

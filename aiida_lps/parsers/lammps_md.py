@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import pathlib
 
+import ase
 import numpy as np
 from aiida import orm
 from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
 from aiida_lps.common.serialize import json_safe
+from aiida_lps.common.structures import structure_from_arrays
 from aiida_lps.common.validation import analysis_settings
 from aiida_lps.engines.lammps.inputs import DUMP_FILENAME, FINAL_DATA_FILENAME, MDSettings, type_masses
 from aiida_lps.engines.lammps.outputs import LammpsError, classify_errors, read_dump, read_thermo_blocks
@@ -91,7 +93,9 @@ class LammpsMDParser(Parser):
         self.out("msd", msd_node)
         self.out("results", orm.Dict(json_safe(results)))
 
-        if FINAL_DATA_FILENAME in names:
+        if trajectory.timesteps[-1] == settings.production_steps:
+            self.out("structure", _last_frame_structure(trajectory, potential.elements))
+        elif FINAL_DATA_FILENAME in names:
             self.out("structure", self._final_structure(potential.elements))
         stride = int(analysis["trajectory_stride"])
         if stride > 0:
@@ -171,6 +175,14 @@ class LammpsMDParser(Parser):
         z_of_type = {i + 1: atomic_numbers[el] for i, el in enumerate(type_elements)}
         atoms = read_lammps_data(io.StringIO(text), Z_of_type=z_of_type, atom_style="atomic", units="metal")
         return orm.StructureData(ase=atoms)
+
+
+def _last_frame_structure(trajectory, type_elements) -> orm.StructureData:
+    """The final configuration from the dump's last frame (the step after the last MD step), wrapped into its cell."""
+    symbols = [type_elements[t - 1] for t in trajectory.types]
+    atoms = ase.Atoms(symbols, positions=trajectory.positions[-1], cell=trajectory.cells[-1], pbc=True)
+    atoms.wrap()
+    return structure_from_arrays(symbols, atoms.positions, atoms.cell[:])
 
 
 def _array_node(columns: dict[str, np.ndarray]) -> orm.ArrayData:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from aiida import orm
 from aiida.engine import run_get_node
@@ -89,5 +90,20 @@ def test_md_calculation_regions_trajectory_and_npt(lammps_code, argon_potential,
     assert msd.get_array("msd_Ar").shape == (151, 3) and msd.get_array("time_ps")[1] == pytest.approx(0.05)
     assert set(results["thermo"].get_arraynames()) >= {"Temp", "Press", "Volume", "PotEng"}
     assert len(results["structure"].sites) == 108
+    # the final structure (from the dump's last frame) is LAMMPS's own final configuration (write_data)
+    import io
+
+    from ase.io.lammpsdata import read_lammps_data
+
+    final = read_lammps_data(
+        io.StringIO(node.outputs.retrieved.base.repository.get_object_content("final.data")),
+        Z_of_type={1: 18},
+        atom_style="atomic",
+        units="metal",
+    )
+    ours = results["structure"].get_ase()
+    np.testing.assert_allclose(ours.cell[:], final.cell[:], atol=1e-5)
+    delta = ours.get_scaled_positions() - final.get_scaled_positions()
+    np.testing.assert_allclose(delta - np.round(delta), 0.0, atol=1e-5)
     # the full trajectory was only retrieved temporarily
     assert "trajectory.dump" not in node.outputs.retrieved.base.repository.list_object_names()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -158,7 +159,7 @@ def _frames(handle: IO[str]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
             tilts = (bounds[0, 2], bounds[1, 2], bounds[2, 2])
         cell = _box_to_cell(bounds[:, :2], tilts)
         columns = handle.readline().split()[2:]
-        body = "".join(handle.readline() for _ in range(n_atoms))
+        body = "".join(itertools.islice(handle, n_atoms))
         values = np.fromstring(body, sep=" ")
         if values.size != n_atoms * len(columns):
             raise ValueError(f"truncated dump frame at step {step}: {values.size} numbers for {n_atoms} atoms")
