@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -55,7 +56,8 @@ def main() -> None:
         if args.cores > 1:
             command = ["mpiexec", "-n", str(args.cores), *command]
         start = time.perf_counter()
-        subprocess.run(command, cwd=folder, check=True, stdout=subprocess.DEVNULL)
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}  # one core per MPI process
+        subprocess.run(command, cwd=folder, check=True, stdout=subprocess.DEVNULL, env=env)
         wall = time.perf_counter() - start
         results = json.loads((folder / "results.json").read_text())
     if results.get("error"):
