@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import pathlib
-
 import pytest
 
 pytest_plugins = ["aiida.tools.pytest_fixtures"]
-
-SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared"
-DATA = pathlib.Path(__file__).parent / "data"
 
 
 @pytest.fixture

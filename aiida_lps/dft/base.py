@@ -36,6 +36,7 @@ __all__ = (
     "XchError",
     "get_engine",
     "register_engine",
+    "validate_engine_port",
 )
 
 TASKS = ("single_point", "relax")
@@ -189,3 +190,12 @@ def get_engine(name: str) -> type[DftEngine]:
         return _REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown DFT engine {name!r}; available: {sorted(_REGISTRY)}") from None
+
+
+def validate_engine_port(value, _) -> str | None:
+    """Port validator of an ``engine`` input (``orm.Str``): a message naming the unknown engine, else ``None``."""
+    try:
+        get_engine(value.value)
+    except ValueError as exception:
+        return str(exception)
+    return None

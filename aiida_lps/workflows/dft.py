@@ -5,17 +5,9 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
-from aiida_lps.dft.base import TASKS, get_engine
+from aiida_lps.dft.base import TASKS, get_engine, validate_engine_port
 
 __all__ = ("DftWorkChain",)
-
-
-def _validate_engine(value: orm.Str, _) -> str | None:
-    try:
-        get_engine(value.value)
-    except ValueError as exception:
-        return str(exception)
-    return None
 
 
 def _validate_task(value: orm.Str, _) -> str | None:
@@ -44,7 +36,7 @@ class DftWorkChain(WorkChain):
     def define(cls, spec):
         """Define the specification."""
         super().define(spec)
-        spec.input("engine", valid_type=orm.Str, validator=_validate_engine, help="`gpaw` or `vasp`.")
+        spec.input("engine", valid_type=orm.Str, validator=validate_engine_port, help="`gpaw` or `vasp`.")
         spec.input("task", valid_type=orm.Str, validator=_validate_task, help=f"One of {TASKS}.")
         spec.input("structure", valid_type=orm.StructureData)
         spec.input("code", valid_type=orm.AbstractCode, help="The engine's code.")

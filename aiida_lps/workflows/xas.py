@@ -22,18 +22,11 @@ from aiida_lps.dft.base import (
     NoCoreLevelError,
     ScfNotConvergedError,
     get_engine,
+    validate_engine_port,
 )
 from aiida_lps.workflows.protocols import ProtocolMixin, recursive_merge
 
 __all__ = ("XasWorkChain",)
-
-
-def _validate_engine(value: orm.Str, _) -> str | None:
-    try:
-        get_engine(value.value)
-    except ValueError as exception:
-        return str(exception)
-    return None
 
 
 def _validate_positive(value: orm.Float, _) -> str | None:
@@ -83,7 +76,7 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         super().define(spec)
         spec.input("structure", valid_type=orm.StructureData, help="Crystal structure (unit cell).")
         spec.input("absorber", valid_type=orm.Str, default=lambda: orm.Str("S"), help="Absorbing element (K edge).")
-        spec.input("engine", valid_type=orm.Str, validator=_validate_engine, help="DFT engine: `vasp` or `gpaw`.")
+        spec.input("engine", valid_type=orm.Str, validator=validate_engine_port, help="DFT engine: `vasp` or `gpaw`.")
         spec.input("code", valid_type=orm.AbstractCode, help="The engine's code.")
         spec.input("engine_protocol", valid_type=orm.Str, required=False, help="Engine protocol to start from.")
         spec.input("xch_overrides", valid_type=orm.Dict, required=False, help="Engine overrides of core-hole runs.")
