@@ -6,6 +6,7 @@ Conventions: positions are unwrapped Cartesian coordinates in Å with shape
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,6 +15,9 @@ from scipy.fft import irfft, next_fast_len, rfft
 __all__ = ["com_displacement", "drift_shift", "msd_by_species", "msd_fft", "remove_drift"]
 
 DriftSpec = str | Sequence[str]
+
+#: Threads of the FFTs (SciPy's pocketfft); the transforms of one chunk are independent.
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _check_positions(positions: np.ndarray) -> np.ndarray:
@@ -66,9 +70,9 @@ def _msd_fft_core(
         x -= x.mean(axis=2, keepdims=True)
         sq_sum += np.einsum("iaf,iaf->if", x, x)
         for k in range(3):  # one axis at a time keeps the complex spectrum small
-            spec = rfft(x[k], n=n_fft, axis=1)
-            spec *= spec.conj()
-            power[k] += spec.real.sum(axis=0)
+            spec = rfft(x[k], n=n_fft, axis=1, workers=_WORKERS)
+            # |X|² summed over atoms, without a complex temporary
+            power[k] += np.einsum("af,af->f", spec.real, spec.real) + np.einsum("af,af->f", spec.imag, spec.imag)
             del spec
         del x
     acf = irfft(power, n=n_fft, axis=1)[:, :n_frames]  # sum_atoms sum_k x(k) x(k+m)
