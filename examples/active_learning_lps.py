@@ -40,7 +40,9 @@ def main() -> None:
 
     load_profile()
     computer, _ = ensure_localhost()
-    python_code, _ = ensure_code("python-mlip", sys.executable, computer, "Python that runs fit_snap.py")
+    python_code, _ = ensure_code(
+        "python", sys.executable, computer, "Python of aiida-lps (runs the lps.mlip.train fits)"
+    )
     li2s = AseAtomsAdaptor.get_atoms(load_structure("Li2S").get_primitive_structure())
     lps = bulk("NaCl", "rocksalt", a=5.7, cubic=True)
     lps.set_chemical_symbols(["Li", "S", "P", "S", "Li", "S", "Li", "S"])
