@@ -32,7 +32,7 @@ from aiida_lps.engines.lammps.snap import (
     pair_arguments,
     parameter_file,
 )
-from aiida_lps.science.mlip.linear import ConfigurationData, FitWeights, fit, metrics
+from aiida_lps.science.mlip.linear import FitWeights, fit, metrics
 from aiida_lps.science.mlip.maxvol import build_active_set, select_add
 
 ELEMENTS = ["Li", "P", "S"]
@@ -162,18 +162,7 @@ def main() -> None:
             out = []
             for (positions, cell), (energy, forces, stress) in zip(frames, labelled, strict=True):
                 r = calc.rows(atoms.numbers, positions, cell)
-                data = ConfigurationData(
-                    r.energy,
-                    r.forces,
-                    r.stress,
-                    energy - r.reference_energy,
-                    forces - r.reference_forces,
-                    stress - r.reference_stress,
-                    species,
-                    r.reference_energy,
-                    r.reference_forces,
-                )
-                out.append((data, r))
+                out.append((r.labelled(energy, forces, stress, species), r))
             return out
 
         pool, test = rows_of(pool_frames, pool_labels), rows_of(test_frames, test_labels)

@@ -46,7 +46,7 @@ from aiida_lps.engines.lammps.snap import (  # noqa: E402
     pair_arguments,
     parameter_file,
 )
-from aiida_lps.science.mlip.linear import ConfigurationData, FitWeights, fit, metrics  # noqa: E402
+from aiida_lps.science.mlip.linear import FitWeights, fit, metrics  # noqa: E402
 
 
 def make_frames(atoms, temperatures, strains, n_frames: int, seed: int, workdir: pathlib.Path):
@@ -154,19 +154,7 @@ def fit_snap(args, twojmax: int, atoms, train, test, workdir: pathlib.Path):
             out = []
             for (positions, cell), (energy, forces, stress) in zip(frames, labelled, strict=True):
                 r = calc.rows(atoms.numbers, positions, cell)
-                out.append(
-                    ConfigurationData(
-                        r.energy,
-                        r.forces,
-                        r.stress,
-                        energy - r.reference_energy,
-                        forces - r.reference_forces,
-                        stress - r.reference_stress,
-                        species,
-                        r.reference_energy,
-                        r.reference_forces,
-                    )
-                )
+                out.append(r.labelled(energy, forces, stress, species))
             return out
 
         train_rows = rows_of(*train)

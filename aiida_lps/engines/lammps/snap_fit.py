@@ -46,26 +46,12 @@ def _read(path: str) -> list:
 
 def _configuration_data(calc, atoms):
     """Rows of ``atoms`` as :class:`ConfigurationData` (targets minus the reference potential) plus atom rows."""
-    from aiida_lps.science.mlip.linear import ConfigurationData
-
     rows = calc.rows(atoms.numbers, atoms.positions, atoms.cell.array)
-    energy = float(atoms.get_potential_energy())
-    forces = np.asarray(atoms.get_forces()).reshape(-1)
     try:
         stress = np.asarray(atoms.get_stress(voigt=True))
     except Exception:  # no stress label
         stress = None
-    data = ConfigurationData(
-        energy_row=rows.energy,
-        force_rows=rows.forces,
-        stress_rows=rows.stress,
-        energy=energy - rows.reference_energy,
-        forces=forces - rows.reference_forces,
-        stress=None if stress is None else stress - rows.reference_stress,
-        species=atoms.get_chemical_symbols(),
-        reference_energy=rows.reference_energy,
-        reference_forces=rows.reference_forces,
-    )
+    data = rows.labelled(atoms.get_potential_energy(), atoms.get_forces(), stress, atoms.get_chemical_symbols())
     return data, rows
 
 
