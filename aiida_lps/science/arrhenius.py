@@ -157,13 +157,8 @@ def _ln_and_stderr(fit: ArrheniusFit, temperature_K: float) -> tuple[float, floa
     return float(ln_value), float(math.sqrt(max(grad @ cov @ grad, 0.0)))
 
 
-def extrapolate(fit: ArrheniusFit, temperature_K: float) -> dict[str, float]:
-    """Value of the fitted quantity at ``temperature_K`` (K) with delta-method errors.
-
-    :returns: ``value``, ``ln_value``, ``ln_stderr``, ``stderr`` (= value·ln_stderr) and the 1-sigma
-        log-normal band ``lower``/``upper`` = exp(ln_value ∓ ln_stderr), in the unit of the fitted quantity.
-    """
-    ln_value, ln_err = _ln_and_stderr(fit, temperature_K)
+def _log_normal_result(temperature_K: float, ln_value: float, ln_err: float) -> dict[str, float]:
+    """Value exp(ln_value), its delta-method error and the 1-sigma log-normal band."""
     value = math.exp(ln_value)
     return {
         "temperature_K": float(temperature_K),
@@ -174,6 +169,16 @@ def extrapolate(fit: ArrheniusFit, temperature_K: float) -> dict[str, float]:
         "lower": math.exp(ln_value - ln_err),
         "upper": math.exp(ln_value + ln_err),
     }
+
+
+def extrapolate(fit: ArrheniusFit, temperature_K: float) -> dict[str, float]:
+    """Value of the fitted quantity at ``temperature_K`` (K) with delta-method errors.
+
+    :returns: ``value``, ``ln_value``, ``ln_stderr``, ``stderr`` (= value·ln_stderr) and the 1-sigma
+        log-normal band ``lower``/``upper`` = exp(ln_value ∓ ln_stderr), in the unit of the fitted quantity.
+    """
+    ln_value, ln_err = _ln_and_stderr(fit, temperature_K)
+    return _log_normal_result(temperature_K, ln_value, ln_err)
 
 
 def fit_conductivity_arrhenius(
@@ -198,13 +203,4 @@ def extrapolate_conductivity(fit: ArrheniusFit, temperature_K: float) -> dict[st
         raise ValueError(f"extrapolate_conductivity needs a fit of 'sigmaT', got {fit.quantity!r}")
     ln_sigma_t, ln_err = _ln_and_stderr(fit, temperature_K)
     ln_value = ln_sigma_t - math.log(temperature_K)
-    value = math.exp(ln_value)
-    return {
-        "temperature_K": float(temperature_K),
-        "value": value,
-        "ln_value": ln_value,
-        "ln_stderr": ln_err,
-        "stderr": value * ln_err,
-        "lower": math.exp(ln_value - ln_err),
-        "upper": math.exp(ln_value + ln_err),
-    }
+    return _log_normal_result(temperature_K, ln_value, ln_err)
