@@ -1,4 +1,5 @@
-"""Calcfunctions of the active-learning loop: configurations, training-set assembly, batch MaxVol selection.
+"""Calcfunctions of the active-learning loop: configurations, grain boundaries, training-set assembly, batch MaxVol
+selection.
 
 Each keeps provenance: generated configurations link to their parent structure, the training set links to every
 DFT output it contains, and the selected structures link to the exploration frames and the active set.
@@ -11,6 +12,7 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 from aiida_lps.data.training_set import TrainingSetData, atoms_with_labels
+from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.science.mlip.maxvol import ActiveSet, select_add
 from aiida_lps.science.mlip.sampling import perturbed_copies, strained_cell
 
@@ -20,6 +22,7 @@ __all__ = (
     "assemble_training_set",
     "select_configurations",
     "merge_metrics",
+    "make_grain_boundary",
 )
 
 
@@ -137,3 +140,21 @@ def merge_metrics(fit_metrics: orm.Dict, loop: orm.Dict) -> orm.Dict:
     """The loop summary (per-iteration metrics, failures, convergence) with the final fit's test errors."""
     fit = fit_metrics.get_dict()
     return orm.Dict({**loop.get_dict(), "final_fit": {k: fit[k] for k in ("fit", "n_training", "n_test") if k in fit}})
+
+
+@calcfunction
+def make_grain_boundary(structure: orm.StructureData, parameters: orm.Dict) -> dict:
+    """CSL bicrystal (two grain boundaries per cell) of ``structure``, by ``aiida_lps.science.grain_boundary``.
+
+    ``parameters``: the keyword arguments of ``build_grain_boundary`` (``axis``, ``sigma`` and/or ``angle`` in
+    degrees, ``plane``, ``expand_times`` or ``grain_thickness`` in Å, ``ratio``, ``min_distance`` in Å, ``ab_shift``,
+    ``normal``, ``max_atoms``, ``max_strain``, ...). Outputs ``structure`` (labelled e.g. ``Σ5 [0,0,1] 36.87° (1,2,0)
+    tilt``) and ``record`` (Dict: Σ, angle, planes, ratio, grain strain, GB positions along the normal in Å, atoms
+    removed at the GBs, composition). Impossible input raises ``ValueError`` with the reason.
+    """
+    kwargs = parse_grain_boundary_parameters(parameters.get_dict())
+    bicrystal, record = build_grain_boundary(structure.get_pymatgen_structure(), **kwargs)
+    bicrystal.remove_site_property("grain_label")
+    output = orm.StructureData(pymatgen=bicrystal)
+    output.label = f"{record.label} GB of {structure.get_formula()}"
+    return {"structure": output, "record": orm.Dict(record.as_dict())}

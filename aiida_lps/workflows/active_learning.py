@@ -4,6 +4,8 @@ Protocol of seed 002: label rattled/strained copies of the initial structures wi
 (2J, cut-off; 90:10 split; energy/force/stress MAE) → loop {exploration MD with γ computed on the fly and stopped at
 γ_break (schedule 10, 5, 2); select a diverse subset of frames with γ > γ_select by batch MaxVol; DFT-label them;
 refit} until no frame exceeds γ_select or the label budget is spent → test-set errors of the final potential.
+Exploration covers the initial structures (bulk, ±strained) and, optionally, CSL grain-boundary bicrystals built
+from them (``exploration.parameters.grain_boundaries``), as seed 002 does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aiida.engine import ToContext, WorkChain, if_, while_
 from aiida_lps.calcfunctions.mlip import (
     assemble_training_set,
     generate_configurations,
+    make_grain_boundary,
     merge_metrics,
     select_configurations,
     strain_structure,
@@ -25,12 +28,13 @@ from aiida_lps.calculations.mlip import EXPLORATION_DEFAULTS, GammaExplorationCa
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.data.training_set import TrainingSetData
+from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.protocols import ProtocolMixin
 
 __all__ = ("ActiveLearningWorkChain",)
 
-_EXPLORATION_KEYS = ("temperatures", "strains", *EXPLORATION_DEFAULTS)
+_EXPLORATION_KEYS = ("temperatures", "strains", "grain_boundaries", *EXPLORATION_DEFAULTS)
 
 
 def _validate_schedule(value: orm.List, _) -> str | None:
@@ -47,6 +51,23 @@ def _validate_exploration(value: orm.Dict, _) -> str | None:
         return f"unknown exploration setting(s) {unknown}; known: {sorted(_EXPLORATION_KEYS)}"
     if not params.get("temperatures"):
         return "exploration.temperatures must list at least one temperature (K)"
+    return _validate_grain_boundary_specs(params.get("grain_boundaries", []))
+
+
+def _validate_grain_boundary_specs(specs) -> str | None:
+    """Structure-independent checks of ``exploration.grain_boundaries`` (a list of parameter mappings)."""
+    if not isinstance(specs, list):
+        return f"exploration.grain_boundaries must be a list of grain-boundary specifications, got {specs!r}"
+    for index, spec in enumerate(specs):
+        where = f"exploration.grain_boundaries[{index}]"
+        if not isinstance(spec, Mapping):
+            return f"{where} must be a mapping such as {{structure: <key of structures>, axis: [0, 0, 1], sigma: 5}}"
+        if not isinstance(spec.get("structure"), str):
+            return f"{where} needs `structure`: the key of the initial structure to build it from"
+        try:
+            parse_grain_boundary_parameters({k: v for k, v in spec.items() if k != "structure"})
+        except ValueError as error:
+            return f"{where}: {error}"
     return None
 
 
@@ -63,11 +84,31 @@ def _validate_inputs(inputs, _) -> str | None:
             missing = {site.kind_name for site in structure.sites} - elements
             if missing:
                 return f"structure {name!r} contains {sorted(missing)}, not among the fit elements {sorted(elements)}"
+    exploration = inputs.get("exploration", {}).get("parameters")
+    specs = exploration.get_dict().get("grain_boundaries", []) if exploration is not None else []
+    if isinstance(specs, list) and _validate_grain_boundary_specs(specs) is None:
+        for index, spec in enumerate(specs):
+            # a dry build (no provenance; well under a second for cells of a few hundred atoms) catches what only the
+            # structure decides: lattice type, CSL existence, atom cap, ratio strain
+            where = f"exploration.grain_boundaries[{index}]"
+            if spec["structure"] not in inputs["structures"]:
+                return f"{where}: no structure {spec['structure']!r} in `structures` ({sorted(inputs['structures'])})"
+            params = parse_grain_boundary_parameters({k: v for k, v in spec.items() if k != "structure"})
+            try:
+                build_grain_boundary(inputs["structures"][spec["structure"]].get_pymatgen_structure(), **params)
+            except ValueError as error:
+                return f"{where} ({spec['structure']}): {error}"
     return None
 
 
 class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
     """Active learning of an element-resolved SNAP potential with DFT labels from any engine of ``lps.dft``.
+
+    Grain boundaries: each entry of ``exploration.parameters.grain_boundaries`` (``structure``: key of
+    ``structures``, plus the settings of ``make_grain_boundary``) is built once in ``setup`` and explored at every
+    temperature of every iteration, without strain (the GB region already spans a range of local densities, and
+    strained copies would triple the number of large-cell MD runs). Its frames are selected and labelled like any
+    other, so the GB cells count against the DFT budget: keep them small (``max_atoms``).
 
     Failure handling: a DFT label that fails is dropped and recorded (never retried beyond the engine's own restart
     handlers); an exploration MD that explodes is cut at γ_break (or at the crash) and its earlier frames are used; an
@@ -135,7 +176,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             "exploration.parameters",
             valid_type=orm.Dict,
             validator=_validate_exploration,
-            help="temperatures (K), strains (e.g. [-0.05, 0, 0.05]), steps, timestep_fs, intervals, ...",
+            help="temperatures (K), strains (e.g. [-0.05, 0, 0.05]), grain_boundaries (specs), steps, intervals, ...",
         )
         spec.input("exploration.options", valid_type=orm.Dict, required=False)
         spec.inputs.validator = _validate_inputs
@@ -213,6 +254,22 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         self.ctx.iterations = []
         self.ctx.fit_parameters = self.inputs.fitting.parameters.get_dict()
         self.ctx.strained = {}
+        self.ctx.grain_boundaries = []
+        specs = self.inputs.exploration.parameters.get_dict().get("grain_boundaries", [])
+        for index, spec in enumerate(specs):
+            params = {k: v for k, v in spec.items() if k != "structure"}
+            outputs = make_grain_boundary(
+                self.inputs.structures[spec["structure"]],
+                orm.Dict(params),
+                metadata={"call_link_label": f"grain_boundary_{index}"},
+            )
+            record = outputs["record"].get_dict()
+            self.ctx.grain_boundaries.append(outputs["structure"].uuid)
+            removed = ", ".join(f"{n} {el}" for el, n in record["removed_composition"].items()) or "none"
+            self.report(
+                f"grain boundary {index}: {record['label']} of {spec['structure']!r}, {record['n_atoms']} atoms "
+                f"(removed at the GBs: {removed})"
+            )
 
     def _launch_label(self, structure: orm.StructureData, label: str):
         inputs = {
@@ -367,12 +424,14 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         return float(schedule[min(max(self.ctx.iteration - 1, 0), len(schedule) - 1)])
 
     def explore(self):
-        """One γ-monitored MD per structure × temperature × strain with the current potential."""
+        """One γ-monitored MD per structure × temperature × strain, and per grain boundary × temperature (unstrained),
+        with the current potential."""
         params = self.inputs.exploration.parameters.get_dict()
         self.ctx.iteration += 1
         gamma_break = self._gamma_break()
         base = {k: v for k, v in params.items() if k in EXPLORATION_DEFAULTS}
         futures = {}
+        starts = []
         for structure in self.inputs.structures.values():
             for strain in params.get("strains", [0.0]):
                 start = structure
@@ -381,28 +440,36 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
                     if key not in self.ctx.strained:
                         self.ctx.strained[key] = strain_structure(structure, orm.Float(strain)).uuid
                     start = orm.load_node(self.ctx.strained[key])
-                for temperature in params["temperatures"]:
-                    run_params = {
-                        **base,
-                        "temperature": float(temperature),
-                        "gamma_break": gamma_break,
-                        "gamma_select": self.inputs.gamma_select.value,
-                        "seed": int(base.get("seed", 12345)) + 7919 * self.ctx.iteration,
-                    }
-                    label = f"explore_{self.ctx.iteration}_{len(futures)}"
-                    inputs = {
-                        "code": self.inputs.exploration.code,
-                        "structure": start,
-                        "potential": self.ctx.potential,
-                        "active_set": self.ctx.active_set,
-                        "parameters": orm.Dict(run_params),
-                        "metadata": {"call_link_label": label},
-                    }
-                    if "options" in self.inputs.exploration:
-                        inputs["metadata"]["options"] = self.inputs.exploration.options.get_dict()
-                    futures[label] = self.submit(GammaExplorationCalculation, **inputs)
+                starts.append(start)
+        grain_boundaries = [orm.load_node(uuid) for uuid in self.ctx.get("grain_boundaries", [])]
+        for start in starts + grain_boundaries:
+            for temperature in params["temperatures"]:
+                run_params = {
+                    **base,
+                    "temperature": float(temperature),
+                    "gamma_break": gamma_break,
+                    "gamma_select": self.inputs.gamma_select.value,
+                    "seed": int(base.get("seed", 12345)) + 7919 * self.ctx.iteration,
+                }
+                label = f"explore_{self.ctx.iteration}_{len(futures)}"
+                inputs = {
+                    "code": self.inputs.exploration.code,
+                    "structure": start,
+                    "potential": self.ctx.potential,
+                    "active_set": self.ctx.active_set,
+                    "parameters": orm.Dict(run_params),
+                    "metadata": {"call_link_label": label},
+                }
+                if "options" in self.inputs.exploration:
+                    inputs["metadata"]["options"] = self.inputs.exploration.options.get_dict()
+                futures[label] = self.submit(GammaExplorationCalculation, **inputs)
         self.ctx.explorations = list(futures)
-        self.report(f"iteration {self.ctx.iteration}: {len(futures)} exploration MD runs, γ_break = {gamma_break}")
+        on_gb = (
+            f" ({len(grain_boundaries) * len(params['temperatures'])} on grain boundaries)" if grain_boundaries else ""
+        )
+        self.report(
+            f"iteration {self.ctx.iteration}: {len(futures)} exploration MD runs{on_gb}, γ_break = {gamma_break}"
+        )
         return ToContext(**futures)
 
     def select(self):
