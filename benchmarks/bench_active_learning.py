@@ -2,14 +2,23 @@
 
 Labels come from a CHEAP TEACHER, not DFT: a LAMMPS pair potential (Morse P-S bonds, Buckingham repulsion, weak
 Li-S/S-S Morse attraction) stands in for DFT so the benchmark runs in minutes on 2 cores. The figures measure the
-selection and fitting machinery, not the accuracy against DFT (GPAW is ~10^4 times slower per label here).
+selection and fitting machinery, not the accuracy against DFT (see ``bench_snap_vs_pod.py --dataset`` for GPAW data).
 
-Steps: teacher MD of the 32-atom β-Li3PS4 cell at 300/600/900 K gives the pool (and a separate 800 K run the test
-set); random selection draws N labels from the pool; active selection starts from the same 4 random labels and adds
-batches chosen by batch MaxVol (select-add) among pool frames with γ > γ_select; both are fitted identically and
-evaluated on the test set. Then the MD speed of the final potential (256 atoms, 1 core) in atom-steps/s.
+Pool: teacher NVT MD of the 32-atom β-Li3PS4 cell at 300/600/900/1200 K with the cell strained by -5/0/+5 % (the
+exploration of the work chain's protocol), ``--pool-per-condition`` frames per condition (40 → 480 frames; an
+exploration pool is thousands of frames, and a pool only a few times larger than the label budget leaves nothing to
+choose: at 100 % of the pool both methods are the same). Test: separate runs (other seeds) at 450/750/1050 K and
+-3/0/+3 %. Random selection draws N labels from the pool (median test error of ``--draws`` draws); active selection
+starts from the same 2 random labels and adds batches (``--batch``) chosen exactly as ``lps.mlip.active_learning``
+does: pool frames with γ > γ_select, batch MaxVol (select-add), topped up by the highest γ when fewer frames own
+active rows. Both are fitted identically (``--ridge``) and scored on the test set. Efficiency: for each active
+budget, the number of random labels that reaches the same test force MAE (log-log interpolation of the random
+curve); headline: active labels needed for the error random selection reaches with 48 labels.
+Then the held-out errors of the final active potential and the MD speed of it (128 atoms, 1 core) in atom-steps/s.
 
-    python benchmarks/bench_active_learning.py [--twojmax 4] [--pool-per-T 60] [--quick]
+    python benchmarks/bench_active_learning.py [--pool-per-condition 40] [--ridge 1e-4] [--twojmax 4] [--quick]
+
+Default run about 3 minutes on 2 cores (``--quick``: 15 frames per condition, about 1 minute).
 """
 
 from __future__ import annotations
@@ -32,6 +41,12 @@ from aiida_lps.science.mlip.linear import FitWeights, fit, metrics
 from aiida_lps.science.mlip.maxvol import build_active_set, select_add
 
 ELEMENTS = ["Li", "P", "S"]
+POOL_CONDITIONS = {"temperatures": (300.0, 600.0, 900.0, 1200.0), "strains": (-0.05, 0.0, 0.05), "seed": 100}
+TEST_CONDITIONS = {"temperatures": (450.0, 750.0, 1050.0), "strains": (-0.03, 0.0, 0.03), "seed": 900}
+ACTIVE_BUDGETS = (4, 8, 12, 16, 24, 32, 48)
+RANDOM_BUDGETS = (4, 8, 12, 16, 24, 32, 48, 64, 96)
+HEADLINE_BUDGET = 48
+
 TEACHER = [
     "pair_style hybrid/overlay buck 6.0 morse 6.0",
     "pair_coeff * * buck 0.0 1.0 0.0",
@@ -111,26 +126,93 @@ def labels(numbers, frames, workdir: pathlib.Path):
     return result
 
 
+def condition_frames(atoms, conditions: dict, per_condition: int, interval: int, workdir: pathlib.Path) -> list:
+    """Teacher-MD frames (positions, cell) for every (temperature, strain) of ``conditions``."""
+    frames = []
+    pairs = [(t, s) for t in conditions["temperatures"] for s in conditions["strains"]]
+    for k, (temperature, strain) in enumerate(pairs):
+        strained = atoms.copy()
+        strained.set_cell(atoms.cell[:] * (1 + strain), scale_atoms=True)
+        frames += teacher_md(strained, temperature, per_condition, interval, conditions["seed"] + k, workdir)
+    return frames
+
+
+def random_equivalent(error: float, budgets, curve: np.ndarray) -> float:
+    """Random labels that reach ``error`` (log-log interpolation of the monotone envelope of the random curve)."""
+    envelope = np.minimum.accumulate(np.asarray(curve, dtype=float))
+    if error >= envelope[0]:
+        return float(budgets[0])
+    if error < envelope[-1]:
+        return np.inf
+    return float(np.exp(np.interp(np.log(error), np.log(envelope[::-1]), np.log(np.asarray(budgets, float)[::-1]))))
+
+
+def labels_to_reach(target: float, budgets, curve) -> float:
+    """Labels at which ``curve`` first reaches ``target`` (log-log interpolation between budgets; inf if never)."""
+    for k, (n, error) in enumerate(zip(budgets, curve, strict=True)):
+        if error <= target:
+            if k == 0:
+                return float(n)
+            n0, e0 = budgets[k - 1], curve[k - 1]
+            t = (np.log(e0) - np.log(target)) / (np.log(e0) - np.log(error))
+            return float(np.exp(np.log(n0) + t * (np.log(n) - np.log(n0))))
+    return np.inf
+
+
+def max_gamma(actives: dict, rows) -> float:
+    """Largest extrapolation grade over the atoms of one configuration (``rows``: its ConfigurationRows)."""
+    return max(actives[el].grade(rows.atom_rows[rows.types == e]).max() for e, el in enumerate(ELEMENTS))
+
+
+def active_selection(pool, start: list[int], budgets, batch: int, gamma_select: float, evaluate) -> dict[int, dict]:
+    """Test errors along the active-learning path: γ > γ_select candidates, batch MaxVol, top-up by γ."""
+    chosen, curve = list(start), {}
+    while True:
+        if len(chosen) in budgets:
+            curve[len(chosen)] = evaluate(chosen)[1]
+        if len(chosen) >= budgets[-1]:
+            return curve | {"chosen": chosen}
+        actives = {
+            el: build_active_set(np.vstack([pool[i][1].atom_rows[pool[i][1].types == e] for i in chosen]))
+            for e, el in enumerate(ELEMENTS)
+        }
+        rest = [i for i in range(len(pool)) if i not in chosen]
+        gammas = np.array([max_gamma(actives, pool[i][1]) for i in rest])
+        over = gammas > gamma_select
+        candidates, candidate_gammas = [i for i, o in zip(rest, over, strict=True) if o], gammas[over]
+        if not candidates:  # nothing extrapolates: the loop would stop here (converged)
+            return curve | {"chosen": chosen, "converged_at": len(chosen)}
+        step = min(batch, min(b for b in budgets if b > len(chosen)) - len(chosen))
+        rows = [{el: pool[i][1].atom_rows[pool[i][1].types == e] for e, el in enumerate(ELEMENTS)} for i in candidates]
+        picked = [candidates[k] for k in select_add(actives, rows, step, candidate_gammas).selected]
+        if len(picked) < step:  # fewer owners than needed: fill with the highest-γ candidates
+            by_gamma = [candidates[k] for k in np.argsort(-candidate_gammas)]
+            picked += [i for i in by_gamma if i not in picked][: step - len(picked)]
+        chosen += picked
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--twojmax", type=int, default=4)
     parser.add_argument("--rcutfac", type=float, default=4.5)
-    parser.add_argument("--pool-per-T", type=int, default=60)
+    parser.add_argument("--pool-per-condition", type=int, default=40, help="pool frames per (T, strain); 12 pairs")
+    parser.add_argument("--ridge", type=float, default=1e-4)
+    parser.add_argument("--draws", type=int, default=8, help="random draws per budget (median reported)")
     parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--quick", action="store_true", help="smaller pool and fewer points")
+    parser.add_argument("--gamma-select", type=float, default=2.0)
+    parser.add_argument("--quick", action="store_true", help="15 frames per condition, fewer draws")
     args = parser.parse_args()
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from aiida_lps.structures.reference import load_structure
 
-    pool_per_t = 25 if args.quick else args.pool_per_T
+    per_condition = 15 if args.quick else args.pool_per_condition
+    draws = 4 if args.quick else args.draws
     atoms = AseAtomsAdaptor.get_atoms(load_structure("beta-Li3PS4"))
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bench-al-"))
     start = time.perf_counter()
-    pool_frames = []
-    for k, temperature in enumerate((300.0, 600.0, 900.0)):
-        pool_frames += teacher_md(atoms, temperature, pool_per_t, 40, 100 + k, workdir)
-    test_frames = teacher_md(atoms, 800.0, 10 if args.quick else 25, 60, 999, workdir)
+    pool_frames = condition_frames(atoms, POOL_CONDITIONS, per_condition, 40, workdir)
+    test_frames = condition_frames(atoms, TEST_CONDITIONS, 4, 60, workdir)
     pool_labels, test_labels = labels(atoms.numbers, pool_frames, workdir), labels(atoms.numbers, test_frames, workdir)
     print(
         f"teacher MD + labels: {len(pool_frames)} pool, {len(test_frames)} test frames of {len(atoms)} atoms "
@@ -160,76 +242,62 @@ def main() -> None:
     )
 
     unpenalised = [e * n_features for e in range(3)]
-    weights, ridge = FitWeights(energy=0.002, force=0.05, stress=0.002), 1e-6
+    weights = FitWeights(energy=0.002, force=0.05, stress=0.002)
 
     def evaluate(indices):
-        result = fit([pool[i][0] for i in indices], weights, ridge, unpenalised)
-        return result, metrics([d for d, _ in test], result.coefficients)
+        result = fit([pool[i][0] for i in indices], weights, args.ridge, unpenalised)
+        return result, metrics([d for d, _ in test], result.coefficients)["force_mae_eV_per_A"]
 
     rng = np.random.default_rng(0)
-    budgets = [4, 8, 12, 16, 24, 32] if args.quick else [4, 8, 12, 16, 24, 32, 48, 64]
-    budgets = [b for b in budgets if b <= len(pool)]
-    random_curve = {}
-    for n in budgets:
-        errs = [evaluate(rng.choice(len(pool), n, replace=False))[1]["force_mae_eV_per_A"] for _ in range(3)]
-        random_curve[n] = float(np.mean(errs))
-    first = list(rng.choice(len(pool), budgets[0], replace=False))
-    active_curve, chosen = {}, list(first)
-    while len(chosen) <= budgets[-1]:
-        result, errors = evaluate(chosen)
-        if len(chosen) in budgets:
-            active_curve[len(chosen)] = errors["force_mae_eV_per_A"]
-        actives = {}
-        for e, element in enumerate(ELEMENTS):
-            actives[element] = build_active_set(
-                np.vstack([pool[i][1].atom_rows[pool[i][1].types == e] for i in chosen])
-            )
-        rest = [i for i in range(len(pool)) if i not in chosen]
-        gammas = np.array(
-            [
-                max(
-                    actives[el].grade(pool[i][1].atom_rows[pool[i][1].types == e]).max()
-                    for e, el in enumerate(ELEMENTS)
-                )
-                for i in rest
-            ]
-        )
-        candidates = [i for i, g in zip(rest, gammas, strict=True) if g > 2.0]
-        step = min(args.batch, budgets[-1] - len(chosen)) if len(chosen) < budgets[-1] else 0
-        next_budget = min([b for b in budgets if b > len(chosen)], default=None)
-        if next_budget is not None:
-            step = next_budget - len(chosen)
-        if not step or not candidates:
-            break
-        rows = [{el: pool[i][1].atom_rows[pool[i][1].types == e] for e, el in enumerate(ELEMENTS)} for i in candidates]
-        picked = select_add(actives, rows, step, gammas[[rest.index(i) for i in candidates]]).selected
-        chosen += [candidates[k] for k in picked]
-        if len(picked) < step:  # fewer owners than needed: fill with the highest-γ candidates
-            by_gamma = [candidates[k] for k in np.argsort(-gammas[[rest.index(i) for i in candidates]])]
-            chosen += [i for i in by_gamma if i not in chosen][: step - len(picked)]
+    random_budgets = [b for b in RANDOM_BUDGETS if b <= len(pool)]
+    random_draws = {
+        n: [evaluate(rng.choice(len(pool), n, replace=False))[1] for _ in range(draws)] for n in random_budgets
+    }
+    random_curve = np.array([np.median(random_draws[n]) for n in random_budgets])
+    first = [int(i) for i in rng.choice(len(pool), 2, replace=False)]
+    budgets = [b for b in ACTIVE_BUDGETS if b <= len(pool)]
+    start = time.perf_counter()
+    path = active_selection(pool, first, budgets, args.batch, args.gamma_select, evaluate)
+    active_time = time.perf_counter() - start
+    chosen = path.pop("chosen")
+    converged = path.pop("converged_at", None)
 
-    print("\nlabels  random-force-MAE(eV/Å, mean of 3)  active-force-MAE(eV/Å)")
-    for n in budgets:
-        print(f"{n:6d}  {random_curve[n]:.4f}                          {active_curve.get(n, float('nan')):.4f}")
-    target = 1.1 * random_curve[budgets[-1]]
-    need_random = min((n for n in budgets if random_curve[n] <= target), default=None)
-    need_active = min((n for n in budgets if active_curve.get(n, np.inf) <= target), default=None)
+    print(f"\nrandom selection (median of {draws} draws) from {len(pool)} pool frames, ridge {args.ridge:g}")
+    print("labels  random-force-MAE(eV/Å)  [min-max]")
+    for n, median in zip(random_budgets, random_curve, strict=True):
+        print(f"{n:6d}  {median:.4f}                  [{min(random_draws[n]):.4f}-{max(random_draws[n]):.4f}]")
     print(
-        f"labels to reach {target:.4f} eV/Å (1.1 x random error at {budgets[-1]} labels): random {need_random}, "
-        f"active {need_active}"
+        f"\nactive selection (γ_select {args.gamma_select}, batch MaxVol, batches of {args.batch}; {active_time:.0f} s)"
     )
+    print("labels  active-force-MAE(eV/Å)  random labels for the same error  active/random")
+    for n, error in path.items():
+        equivalent = random_equivalent(error, random_budgets, random_curve)
+        if np.isfinite(equivalent):
+            shown, ratio = f"{equivalent:.1f}", f"{n / equivalent:.2f}"
+        else:  # beyond the random curve: only a bound
+            shown, ratio = f"> {random_budgets[-1]}", f"< {n / random_budgets[-1]:.2f}"
+        print(f"{n:6d}  {error:.4f}                  {shown:>8s}                          {ratio}")
+    if converged:
+        print(f"(no pool frame above γ_select after {converged} labels: the loop would stop as converged)")
+    if HEADLINE_BUDGET in random_budgets:
+        target = float(random_curve[random_budgets.index(HEADLINE_BUDGET)])
+        needed = labels_to_reach(target, list(path), list(path.values()))
+        print(
+            f"\nlabels to reach the test force MAE of {HEADLINE_BUDGET} random labels ({target:.4f} eV/Å): active "
+            f"{needed:.1f} = {needed / HEADLINE_BUDGET:.0%} of the random labels (goal <= 50 %)"
+        )
 
-    final_indices = chosen[: budgets[-1]]
-    result, errors = evaluate(final_indices)
+    result, _ = evaluate(chosen)
+    errors = metrics([d for d, _ in test], result.coefficients)
     print(
-        f"\nheld-out ({errors['n_configurations']} teacher-MD frames at 800 K) with {len(final_indices)} active "
-        f"labels: energy MAE {errors['energy_mae_meV_per_atom']:.2f} meV/atom, force MAE "
-        f"{errors['force_mae_eV_per_A']:.4f} eV/Å, stress MAE {errors.get('stress_mae_GPa', float('nan')):.3f} GPa; "
-        f"per species {errors['force_mae_per_species_eV_per_A']}"
+        f"\nheld-out ({errors['n_configurations']} teacher-MD frames, 450-1050 K) with {len(chosen)} active labels: "
+        f"energy MAE {errors['energy_mae_meV_per_atom']:.2f} meV/atom, force MAE {errors['force_mae_eV_per_A']:.4f} "
+        f"eV/Å, stress MAE {errors.get('stress_mae_GPa', float('nan')):.3f} GPa; per species "
+        + ", ".join(f"{k} {v:.3f}" for k, v in errors["force_mae_per_species_eV_per_A"].items())
     )
     print(f"fit: {result.message}")
 
-    # MD speed of the final potential: 2x2x2 supercell, 1 MPI rank
+    # MD speed of the final potential: 1x2x2 supercell, 1 MPI rank
     big = atoms.repeat((1, 2, 2))
     (workdir / "big.data").write_text(write_data_file(big, ELEMENTS))
     lines = write_potential(settings, expand(result.coefficients), workdir)

@@ -176,3 +176,75 @@ def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, lamm
     for e, element in enumerate(ELEMENTS):
         mask = trajectory.types == e + 1
         np.testing.assert_allclose(gamma[-1][mask], actives[element].grade(rows[-1][mask]), rtol=1e-8)
+
+
+def test_grain_boundary_extrapolates_from_a_bulk_active_set_in_lammps(tmp_path, lammps_executable):
+    """A Li2S Σ5 twist bicrystal, explored with γ on the fly in LAMMPS, extrapolates (γ > γ_select = 2) from an
+    active set of rattled bulk cells, while a rattled bulk cell does not: the GB frames are what active learning
+    adds. LAMMPS's γ of the first frame equals the NumPy grade (the GB cell goes through the data-file rotation)."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from aiida_lps.science.grain_boundary import build_grain_boundary
+    from aiida_lps.structures.reference import load_structure
+
+    elements = ["Li", "S"]
+    settings = SnapSettings(elements=elements, twojmax=2, rcutfac=4.0, zbl=[1.0, 1.6])
+    structure = load_structure("Li2S")
+    bulk_cell = AseAtomsAdaptor.get_atoms(structure).repeat((2, 2, 2))
+    rng = np.random.default_rng(0)
+
+    def rattled(seed: int):
+        atoms = bulk_cell.copy()
+        atoms.positions += np.random.default_rng(seed).normal(0, 0.05, atoms.positions.shape)
+        return atoms
+
+    gb_structure, record = build_grain_boundary(structure, [0, 0, 1], sigma=5, expand_times=1)
+    gb = AseAtomsAdaptor.get_atoms(gb_structure)
+    gb.positions += rng.normal(0, 0.02, gb.positions.shape)
+    with DescriptorCalculator(settings) as calc:
+        training = [calc.rows(a.numbers, a.positions, a.cell.array) for a in map(rattled, range(4))]
+        bulk = rattled(99)
+        bulk_test = calc.rows(bulk.numbers, bulk.positions, bulk.cell.array)
+        gb_rows = calc.rows(gb.numbers, gb.positions, gb.cell.array)
+        full = calc.expand(np.zeros(len(elements) * calc.n_features))
+        columns = calc.columns
+    actives = {
+        el: build_active_set(np.vstack([r.atom_rows[r.types == e] for r in training])) for e, el in enumerate(elements)
+    }
+
+    def max_gamma(rows) -> float:
+        return max(actives[el].grade(rows.atom_rows[rows.types == e]).max() for e, el in enumerate(elements))
+
+    assert max_gamma(bulk_test) < 2.0
+    assert max_gamma(gb_rows) > 2.0, record.as_dict()
+
+    (tmp_path / COEFF_FILENAME).write_text(coefficient_file(settings, full))
+    (tmp_path / PARAM_FILENAME).write_text(parameter_file(settings))
+    (tmp_path / "structure.data").write_text(write_data_file(gb, elements))
+    pair = pair_arguments(settings)
+    maps = [actives[el].grade_map for el in elements]
+    script = gamma_md_script(
+        settings,
+        render_pair_lines(pair["pair_style"], pair["pair_coeff"], elements, elements),
+        maps,
+        columns,
+        temperature=300.0,
+        steps=20,
+        gamma_break=1e6,
+        check_interval=10,
+        dump_interval=10,
+    )
+    (tmp_path / "in.lmp").write_text(script)
+    run = subprocess.run(
+        [lammps_executable, "-in", "in.lmp", "-log", "log.lammps"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    with open(tmp_path / GAMMA_DUMP_FILENAME) as handle:
+        trajectory = read_gamma_dump(handle)
+    gamma, _ = frame_gammas(trajectory, maps, columns)
+    assert len(trajectory.timesteps) == 3 and trajectory.timesteps[0] == 0
+    assert gamma[0].max() == pytest.approx(max_gamma(gb_rows), rel=1e-6)
