@@ -101,7 +101,8 @@ def select_configurations(active_set: orm.ArrayData, parameters: orm.Dict, **can
     their γ and origin) and the selected structures ``s0``, ``s1``, ….
     """
     params = parameters.get_dict()
-    settings = active_set.base.attributes.get("snap_settings")
+    model = active_set.base.attributes.get("model", "snap")  # SNAP or POD descriptors (lps.mlip.train)
+    settings = active_set.base.attributes.get(f"{model}_settings")
     elements = settings["elements"]
     names = active_set.get_arraynames()
     active_sets = {

@@ -1,4 +1,4 @@
-"""CalcJobs of the active-learning MLIP: ``lps.mlip.train`` (SNAP fit) and ``lps.mlip.explore`` (γ-monitored MD)."""
+"""CalcJobs of the active-learning MLIP: ``lps.mlip.train`` (SNAP/POD fit) and ``lps.mlip.explore`` (γ-monitored MD)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.data.training_set import TrainingSetData
 from aiida_lps.engines.lammps import snap_fit
 from aiida_lps.engines.lammps.inputs import DATA_FILENAME, write_data_file
+from aiida_lps.engines.lammps.pod import POD_COEFF_FILENAME, POD_PARAM_FILENAME, PodSettings
 from aiida_lps.engines.lammps.snap import (
     COEFF_FILENAME,
     GAMMA_DUMP_FILENAME,
@@ -45,9 +46,10 @@ def _validate_fit_parameters(value: orm.Dict, _) -> str | None:
     grid = params.get("grid") or [{}]
     for point in grid:
         try:
-            SnapSettings.from_dict({**params.get("snap", {}), **point, "elements": params["elements"]})
+            model, _ = snap_fit.point_settings(point, params)
         except (TypeError, ValueError) as exception:
-            return f"invalid SNAP hyperparameters {point}: {exception}"
+            model = str(point.get("model", "snap")).upper() if isinstance(point, dict) else "grid"
+            return f"invalid {model} hyperparameters {point}: {exception}"
     if float(params.get("ridge", 1e-6)) < 0:
         return "`ridge` must be non-negative"
     return None
@@ -67,12 +69,13 @@ def _validate_training_inputs(inputs, _) -> str | None:
 
 
 class SnapTrainingCalculation(CalcJob):
-    """Fit an element-resolved SNAP potential (with optional grid search) by running ``fit_snap.py`` with Python.
+    """Fit a linear SNAP or POD potential (grid search over both) by running ``fit_snap.py`` with Python.
 
     The code is a Python interpreter of an environment with NumPy, SciPy, ASE, the LAMMPS Python module and
     ``aiida-lps`` (only its AiiDA-free modules are imported), so the fit can run on a cluster.
-    Outputs the potential (``lps.potential`` with the SNAP files, runnable by ``lps.diffusion``), the metrics, the
-    MaxVol active set and parity data.
+    Grid points carry ``model`` (``snap`` by default, or ``pod``); the best on the validation split wins.
+    Outputs the potential (``lps.potential`` with the SNAP or POD files, runnable by ``lps.diffusion``), the
+    metrics, the MaxVol active set and parity data.
     """
 
     _SCRIPT = "fit_snap.py"
@@ -88,8 +91,8 @@ class SnapTrainingCalculation(CalcJob):
             "parameters",
             valid_type=orm.Dict,
             validator=_validate_fit_parameters,
-            help="elements, grid (list of {twojmax, rcutfac}), snap, weights, ridge, validation_fraction, seed, "
-            "rank_tol (see aiida_lps.engines.lammps.snap_fit).",
+            help="elements, grid (list of {twojmax, rcutfac} or {model: pod, rcut, ...}), snap, pod, weights, ridge, "
+            "validation_fraction, seed, rank_tol (see aiida_lps.engines.lammps.snap_fit).",
         )
         spec.inputs.validator = _validate_training_inputs
         options = spec.inputs["metadata"]["options"]
@@ -97,7 +100,7 @@ class SnapTrainingCalculation(CalcJob):
         options["resources"].default = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
         options["withmpi"].default = False
 
-        spec.output("potential", valid_type=InteratomicPotentialData, help="The fitted SNAP potential.")
+        spec.output("potential", valid_type=InteratomicPotentialData, help="The fitted SNAP or POD potential.")
         spec.output("metrics", valid_type=orm.Dict, help="Hyperparameters, grid table, errors, fit diagnostics.")
         spec.output("active_set", valid_type=orm.ArrayData, help="Per element MaxVol active set and grade map.")
         spec.output("parity", valid_type=orm.ArrayData, help="Reference vs predicted energies/forces.")
@@ -133,6 +136,8 @@ class SnapTrainingCalculation(CalcJob):
             snap_fit.PARITY,
             COEFF_FILENAME,
             PARAM_FILENAME,
+            POD_COEFF_FILENAME,
+            POD_PARAM_FILENAME,
             self._STDOUT,
         ]
         return calcinfo
@@ -158,9 +163,10 @@ def _validate_exploration_inputs(inputs, _) -> str | None:
     potential, active, structure = inputs.get("potential"), inputs.get("active_set"), inputs.get("structure")
     if potential is None or active is None:
         return None
-    settings = active.base.attributes.get("snap_settings", None)
+    model = active.base.attributes.get("model", "snap")
+    settings = active.base.attributes.get(f"{model}_settings", None)
     if settings is None:
-        return "the active set carries no `snap_settings` attribute (it must come from lps.mlip.train)"
+        return f"the active set carries no `{model}_settings` attribute (it must come from lps.mlip.train)"
     if settings["elements"] != potential.elements:
         return f"active set elements {settings['elements']} differ from the potential's {potential.elements}"
     if structure is not None:
@@ -170,12 +176,19 @@ def _validate_exploration_inputs(inputs, _) -> str | None:
     return None
 
 
-def active_set_grade_maps(active_set: orm.ArrayData) -> tuple[SnapSettings, list[np.ndarray], list[int]]:
-    """SNAP settings, per-element grade maps (type order) and descriptor columns stored in an active-set node.
+def active_set_grade_maps(
+    active_set: orm.ArrayData,
+) -> tuple[SnapSettings | PodSettings, list[np.ndarray], list[int]]:
+    """Model settings, per-element grade maps (type order) and descriptor columns stored in an active-set node.
 
-    An element without training rows gets a grade map that gives every atom of it γ = 10⁶ (pure extrapolation).
+    The attribute ``model`` (``snap`` when absent: older nodes) says whether ``snap_settings`` or ``pod_settings``
+    describe the descriptors. An element without training rows gets a grade map that gives every atom of it γ = 10⁶
+    (pure extrapolation).
     """
-    settings = SnapSettings.from_dict(active_set.base.attributes.get("snap_settings"))
+    if active_set.base.attributes.get("model", "snap") == "pod":
+        settings = PodSettings.from_dict(active_set.base.attributes.get("pod_settings"))
+    else:
+        settings = SnapSettings.from_dict(active_set.base.attributes.get("snap_settings"))
     columns = [int(c) for c in active_set.get_array("columns")]
     names = active_set.get_arraynames()
     maps = []
@@ -190,7 +203,8 @@ def active_set_grade_maps(active_set: orm.ArrayData) -> tuple[SnapSettings, list
 
 
 class GammaExplorationCalculation(CalcJob):
-    """MD with a fitted SNAP in LAMMPS that computes the extrapolation grade γ on the fly and stops at γ_break.
+    """MD with a fitted SNAP or POD in LAMMPS that computes the grade γ on the fly (``sna/atom`` or ``pod/atom``)
+    and stops at γ_break.
 
     The parser keeps the frames with γ_select < max γ ≤ γ_break as candidates (with their per-atom descriptor rows,
     so that batch MaxVol selection needs no recomputation); frames past γ_break or after a crash are dropped, the
@@ -206,7 +220,7 @@ class GammaExplorationCalculation(CalcJob):
         """Define inputs, outputs and exit codes."""
         super().define(spec)
         spec.input("structure", valid_type=orm.StructureData, help="Starting configuration.")
-        spec.input("potential", valid_type=InteratomicPotentialData, help="The SNAP potential (from lps.mlip.train).")
+        spec.input("potential", valid_type=InteratomicPotentialData, help="The SNAP/POD potential (lps.mlip.train).")
         spec.input("active_set", valid_type=orm.ArrayData, help="Active set of the same fit (lps.mlip.train).")
         spec.input(
             "parameters",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import pathlib
@@ -13,6 +14,7 @@ from aiida.parsers import Parser
 
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
+from aiida_lps.engines.lammps import pod as pod_engine
 from aiida_lps.engines.lammps import snap_fit
 from aiida_lps.engines.lammps.outputs import LammpsError, classify_errors
 from aiida_lps.engines.lammps.snap import (
@@ -42,18 +44,24 @@ class SnapTrainingParser(Parser):
             return self.exit_codes.ERROR_UNDERDETERMINED.format(detail=results["message"])
         if "error" in results:
             return self.exit_codes.ERROR_FIT_FAILED.format(detail=results["message"])
-        missing = [n for n in (COEFF_FILENAME, PARAM_FILENAME, snap_fit.ACTIVE_SET) if n not in names]
+        model = results.get("model", "snap")
+        hyper = results["hyperparameters"]
+        if model == "pod":
+            settings = pod_engine.PodSettings.from_dict(_only(hyper, _POD_FIELDS))
+            potential_files = (pod_engine.POD_PARAM_FILENAME, pod_engine.POD_COEFF_FILENAME)
+            pair = pod_engine.pair_arguments(settings)
+            description = "POD (linear, one environment cluster)"
+        else:
+            settings = SnapSettings.from_dict(_only(hyper, _SNAP_FIELDS))
+            potential_files = (COEFF_FILENAME, PARAM_FILENAME)
+            pair = pair_arguments(settings)
+            description = "SNAP (element-resolved, linear)" if settings.chemflag else "SNAP (linear)"
+        missing = [n for n in (*potential_files, snap_fit.ACTIVE_SET) if n not in names]
         if missing:
             return self.exit_codes.ERROR_FILES_MISSING.format(detail=", ".join(missing))
-
-        hyper = results["hyperparameters"]
-        settings = SnapSettings.from_dict(hyper if set(hyper) <= _SNAP_FIELDS else _snap_only(hyper))
-        files = {
-            name: self.retrieved.base.repository.get_object_content(name, mode="rb")
-            for name in (COEFF_FILENAME, PARAM_FILENAME)
-        }
+        files = {name: self.retrieved.base.repository.get_object_content(name, mode="rb") for name in potential_files}
         metadata = {
-            "model": "SNAP (element-resolved, linear)" if settings.chemflag else "SNAP (linear)",
+            "model": description,
             "hyperparameters": settings.to_dict(),
             "n_training": results["n_training"],
             "training_metrics": results["training_metrics"],
@@ -61,7 +69,7 @@ class SnapTrainingParser(Parser):
             "units": "LAMMPS metal",
         }
         potential = InteratomicPotentialData(
-            **pair_arguments(settings),
+            **pair,
             elements=settings.elements,
             cutoff=settings.cutoff,
             files=files,
@@ -75,7 +83,8 @@ class SnapTrainingParser(Parser):
         with np.load(io.BytesIO(content)) as data:
             for key in data.files:
                 active.set_array(key, data[key])
-        active.base.attributes.set("snap_settings", settings.to_dict())
+        active.base.attributes.set("model", model)
+        active.base.attributes.set(f"{model}_settings", settings.to_dict())
         active.base.attributes.set("summary", json_safe(results.get("active_set", {})))
         self.out("active_set", active)
 
@@ -94,10 +103,11 @@ class SnapTrainingParser(Parser):
 
 
 _SNAP_FIELDS = {"elements", "twojmax", "rcutfac", "radelem", "wj", "chemflag", "zbl"}
+_POD_FIELDS = {f.name for f in dataclasses.fields(pod_engine.PodSettings)}
 
 
-def _snap_only(hyper: dict) -> dict:
-    return {k: v for k, v in hyper.items() if k in _SNAP_FIELDS}
+def _only(hyper: dict, fields: set[str]) -> dict:
+    return {k: v for k, v in hyper.items() if k in fields}
 
 
 class GammaExplorationParser(Parser):

@@ -379,7 +379,10 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             return self.exit_codes.ERROR_FIT_FAILED.format(status=node.exit_status, message=node.exit_message)
         metrics = node.outputs.metrics.get_dict()
         if len(self.ctx.fit_parameters.get("grid") or []) > 1:
-            chosen = {k: metrics["hyperparameters"][k] for k in self.ctx.fit_parameters["grid"][0]}
+            # the chosen grid point as given (its model may differ from that of the first point)
+            chosen = metrics.get("grid_point") or {
+                k: metrics["hyperparameters"][k] for k in self.ctx.fit_parameters["grid"][0]
+            }
             self.ctx.fit_parameters = {**self.ctx.fit_parameters, "grid": [chosen]}
             self.ctx.grid_table = metrics.get("grid", [])
             self.report(f"grid search chose {chosen}")

