@@ -47,6 +47,7 @@ def _validate_fit_parameters(value: orm.Dict, _) -> str | None:
     for point in grid:
         try:
             model, _ = snap_fit.point_settings(point, params)
+            snap_fit.point_ridge_of(point, 0.0)
         except (TypeError, ValueError) as exception:
             model = str(point.get("model", "snap")).upper() if isinstance(point, dict) else "grid"
             return f"invalid {model} hyperparameters {point}: {exception}"

@@ -77,6 +77,19 @@ def test_fit_script_recovers_a_snap_teacher_and_grades_training_rows(tmp_path, m
     assert results["test_metrics"]["energy_mae_meV_per_atom"] < 1e-2
     for element, info in results["active_set"].items():
         assert info["max_training_gamma"] <= 1.0 + 1e-6, element
+    # ridge scanned per grid point: on exact teacher labels the tiny ridge wins over a huge one, and the two points
+    # share their descriptors (computed once)
+    ridge_grid = [{"twojmax": 2, "rcutfac": 4.0, "ridge": 1e3}, {"twojmax": 2, "rcutfac": 4.0, "ridge": 1e-12}]
+    (tmp_path / snap_fit.SETTINGS).write_text(
+        json.dumps({"elements": ELEMENTS, "grid": ridge_grid, "validation_fraction": 0.2})
+    )
+    assert snap_fit.main() == 0
+    results = json.loads((tmp_path / snap_fit.RESULTS).read_text())
+    assert results["ridge"] == 1e-12 and results["grid_point"]["ridge"] == 1e-12
+    huge, tiny = results["grid"]
+    assert tiny["score"] < huge["score"] and tiny["descriptor_time_s"] < 0.1 * huge["descriptor_time_s"]
+    with pytest.raises(ValueError, match="ridge must be non-negative"):
+        snap_fit.point_ridge_of({"twojmax": 2, "ridge": -1.0}, 1e-6)
 
 
 def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, gamma_md):

@@ -15,13 +15,14 @@ runs on a cluster next to the data. Reads
      "weights": {"energy": 0.005, "force": 0.1, "stress": 0.003},   # expected errors: eV/atom, eV/Å, eV/Å³
      "ridge": 1e-6, "validation_fraction": 0.1, "seed": 0, "rank_tol": 1e-6}
 
-Every grid point is scored on the same 90:10 split with the same weights and ridge fit, whatever its model, and the
-best point is refitted on everything. It writes the potential (SNAP: ``lps.snapcoeff`` + ``lps.snapparam``; POD:
-``lps_param.pod`` + ``lps_coefficients.pod``), ``active_set.npz`` (per element the MaxVol active set and the grade
-map, plus the descriptor columns), ``parity.npz`` (reference vs predicted energies per atom and force components of
-the training, validation and test sets) and ``results.json`` (``model``, chosen ``grid_point`` and hyperparameters,
-grid table, metrics, fit diagnostics). On a refused fit ``results.json`` holds ``{"error": ..., "message": ...}``
-and the exit status is 2.
+A grid point may carry its own ``ridge`` (scanned like any hyperparameter; points that differ only in ridge share their
+descriptors). Every grid point is scored on the same 90:10 split with the same weights and ridge fit, whatever its
+model, and the best point is refitted on everything. It writes the potential (SNAP: ``lps.snapcoeff`` +
+``lps.snapparam``; POD: ``lps_param.pod`` + ``lps_coefficients.pod``), ``active_set.npz`` (per element the MaxVol active
+set and the grade map, plus the descriptor columns), ``parity.npz`` (reference vs predicted energies per atom and force
+components of the training, validation and test sets) and ``results.json`` (``model``, chosen ``grid_point`` and
+hyperparameters, grid table, metrics, fit diagnostics). On a refused fit ``results.json`` holds ``{"error": ...,
+"message": ...}`` and the exit status is 2.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def point_settings(point: dict, settings: dict):
     if not isinstance(point, dict):
         raise ValueError(f"a grid point must be a dictionary of hyperparameters, got {point!r}")
     model = str(point.get("model", "snap")).lower()
-    values = {k: v for k, v in point.items() if k != "model"}
+    values = {k: v for k, v in point.items() if k not in ("model", "ridge")}
     if model == "snap":
         from aiida_lps.engines.lammps.snap import SnapSettings
 
@@ -61,6 +62,14 @@ def point_settings(point: dict, settings: dict):
 
         return model, PodSettings.from_dict({**settings.get("pod", {}), **values, "elements": settings["elements"]})
     raise ValueError(f"unknown model {point.get('model')!r} in grid point {point}; known: {list(MODELS)}")
+
+
+def point_ridge_of(point: dict, default: float) -> float:
+    """Ridge λ of a grid point (``ridge`` key, e.g. to scan it like any hyperparameter) or the fit-wide default."""
+    value = float(point.get("ridge", default))
+    if value < 0:
+        raise ValueError(f"ridge must be non-negative, got {value} in grid point {point}")
+    return value
 
 
 def descriptor_calculator(model: str, settings, groups=None):
@@ -151,25 +160,30 @@ def _run(settings: dict) -> dict:
     cache = {}
     for point in grid:
         model, model_settings = point_settings(point, settings)
+        point_ridge = point_ridge_of(point, ridge)
+        descriptors = json.dumps({k: v for k, v in point.items() if k != "ridge"}, sort_keys=True)
         start = time.perf_counter()
-        with descriptor_calculator(model, model_settings) as calc:
-            data = [_configuration_data(calc, atoms) for atoms in training]
-            groups = getattr(calc, "groups", None)
-            n_features = calc.n_features
+        if descriptors not in cache:  # grid points that differ only in ridge share their descriptors
+            with descriptor_calculator(model, model_settings) as calc:
+                data = [_configuration_data(calc, atoms) for atoms in training]
+                cache[descriptors] = (model, model_settings, data, getattr(calc, "groups", None), calc.n_features)
+        _, _, data, groups, n_features = cache[descriptors]
         descriptor_time = time.perf_counter() - start
         unpenalised = [e * n_features for e in range(len(elements))]
         entry = {"model": model, "hyperparameters": point, "n_coefficients": len(elements) * n_features}
         if len(grid) > 1 and len(val_idx):
-            result = fit([data[i][0] for i in train_idx], weights, ridge, unpenalised)
+            result = fit([data[i][0] for i in train_idx], weights, point_ridge, unpenalised)
             val = metrics([data[i][0] for i in val_idx], result.coefficients)
             entry.update(validation=_strip(val), score=_score(val, weights), regularised=result.regularised)
         entry["descriptor_time_s"] = descriptor_time
         table.append(entry)
-        cache[json.dumps(point, sort_keys=True)] = (model, model_settings, data, groups, n_features)
         if best is None or entry.get("score", 0.0) < best[0].get("score", 0.0):
             best = (entry, point)
     chosen = best[1]
-    model, model_settings, data, groups, n_features = cache[json.dumps(chosen, sort_keys=True)]
+    ridge = point_ridge_of(chosen, ridge)
+    model, model_settings, data, groups, n_features = cache[
+        json.dumps({k: v for k, v in chosen.items() if k != "ridge"}, sort_keys=True)
+    ]
     unpenalised = [e * n_features for e in range(len(elements))]
     result = fit([d for d, _ in data], weights, ridge, unpenalised)
     train_metrics = metrics([d for d, _ in data], result.coefficients)
@@ -212,6 +226,7 @@ def _run(settings: dict) -> dict:
         "hyperparameters": {**model_settings.to_dict(), **chosen},
         "grid": table,
         "fit": result.to_dict(),
+        "ridge": ridge,
         "weights": {
             "energy_eV_per_atom": weights.energy,
             "force_eV_per_A": weights.force,
