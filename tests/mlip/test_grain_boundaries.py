@@ -133,3 +133,18 @@ def test_setup_builds_and_explore_runs_grain_boundaries_at_every_temperature(cod
     submitted.clear()
     process.explore()
     assert [inputs["structure"].uuid for inputs in submitted[4:]] == [gb.uuid, gb.uuid]
+
+
+@pytest.mark.parametrize("protocol", ["fast", "moderate", "precise"])
+def test_every_protocol_gives_valid_inputs(codes, reference_structure, protocol):
+    """Each protocol of lps.mlip.active_learning passes the work chain's validation, and its fit grid (SNAP and POD
+    points, per-point ridge) passes lps.mlip.train's validator."""
+    from aiida_lps.calculations.mlip import _validate_fit_parameters
+
+    builder = ActiveLearningWorkChain.get_builder_from_protocol(
+        {"Li2S": reference_structure("Li2S")}, *codes, dft_engine="gpaw", protocol=protocol
+    )
+    process = _instantiate(builder)
+    fitting = process.inputs.fitting.parameters
+    assert _validate_fit_parameters(fitting, None) is None
+    assert len(fitting.get_dict()["grid"]) >= 2
