@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=8, help="random draws per budget (median reported)")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--gamma-select", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random draws and the 2 starting labels")
     parser.add_argument("--quick", action="store_true", help="15 frames per condition, fewer draws")
     args = parser.parse_args()
     from pymatgen.io.ase import AseAtomsAdaptor
@@ -248,7 +249,7 @@ def main() -> None:
         result = fit([pool[i][0] for i in indices], weights, args.ridge, unpenalised)
         return result, metrics([d for d, _ in test], result.coefficients)["force_mae_eV_per_A"]
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(args.seed)
     random_budgets = [b for b in RANDOM_BUDGETS if b <= len(pool)]
     random_draws = {
         n: [evaluate(rng.choice(len(pool), n, replace=False))[1] for _ in range(draws)] for n in random_budgets
