@@ -1,4 +1,4 @@
-"""``lps.mlip.active_learning``: SNAP potential by active learning with the D-optimality extrapolation grade.
+"""``lps.mlip.active_learning``: linear MLIP (SNAP or POD) by active learning with the D-optimality extrapolation grade.
 
 Protocol of seed 002: label rattled/strained copies of the initial structures with DFT → hyperparameter grid search
 (2J, cut-off; 90:10 split; energy/force/stress MAE) → loop {exploration MD with γ computed on the fly and stopped at
@@ -102,7 +102,8 @@ def _validate_inputs(inputs, _) -> str | None:
 
 
 class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
-    """Active learning of an element-resolved SNAP potential with DFT labels from any engine of ``lps.dft``.
+    """Active learning of a linear MLIP (element-resolved SNAP or POD, chosen with the hyperparameters by the grid
+    search) with DFT labels from any engine of ``lps.dft``.
 
     Grain boundaries: each entry of ``exploration.parameters.grain_boundaries`` (``structure``: key of
     ``structures``, plus the settings of ``make_grain_boundary``) is built once in ``setup`` and explored at every
@@ -166,7 +167,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         spec.input("dft.protocol", valid_type=orm.Str, required=False)
         spec.input("dft.overrides", valid_type=orm.Dict, required=False)
         spec.input("dft.options", valid_type=orm.Dict, required=False)
-        spec.input_namespace("fitting", help="SNAP training (`lps.mlip.train`).")
+        spec.input_namespace("fitting", help="SNAP/POD training (`lps.mlip.train`).")
         spec.input("fitting.code", valid_type=orm.AbstractCode, help="Python with aiida-lps and LAMMPS.")
         spec.input("fitting.parameters", valid_type=orm.Dict, help="elements, grid, snap, weights, ridge, ...")
         spec.input("fitting.options", valid_type=orm.Dict, required=False)
@@ -194,14 +195,14 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             ),
             cls.finalize,
         )
-        spec.output("potential", valid_type=InteratomicPotentialData, help="The final SNAP potential.")
+        spec.output("potential", valid_type=InteratomicPotentialData, help="The final SNAP or POD potential.")
         spec.output("training_set", valid_type=TrainingSetData, help="All labelled training configurations.")
         spec.output("test_set", valid_type=TrainingSetData, required=False, help="Held-out labelled configurations.")
         spec.output("metrics", valid_type=orm.Dict, help="Per-iteration metrics, test errors per species, flags.")
         spec.output("active_set", valid_type=orm.ArrayData, help="Active set of the final potential.")
         spec.output("parity", valid_type=orm.ArrayData, help="Parity data (training and test) of the final fit.")
         spec.exit_code(401, "ERROR_TOO_FEW_LABELS", message="Only {count} initial DFT labels succeeded: cannot fit.")
-        spec.exit_code(402, "ERROR_FIT_FAILED", message="The SNAP fit failed: [{status}] {message}")
+        spec.exit_code(402, "ERROR_FIT_FAILED", message="The MLIP fit failed: [{status}] {message}")
         spec.exit_code(403, "ERROR_EXPLORATION_FAILED", message="Every exploration MD of iteration {iteration} failed.")
 
     @classmethod
@@ -351,7 +352,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         return None
 
     def fit(self):
-        """Train SNAP on the current training set (grid search in the first fit, fixed hyperparameters after)."""
+        """Train on the current training set (model and hyperparameter grid search in the first fit, fixed after)."""
         inputs = AttributeDict(
             {
                 "code": self.inputs.fitting.code,
