@@ -188,7 +188,8 @@ def test_bad_pod_grid_points_are_refused_with_a_clear_message(point, message):
 
 def test_train_and_explore_calcjobs_with_a_pod_winner(python_code, lammps_code, tmp_path):
     """lps.mlip.train with a POD-only grid gives a pair_style pod potential node and a POD active set
-    (``model``/``pod_settings``); lps.mlip.explore runs γ from compute pod/atom with them."""
+    (``model``/``pod_settings``); lps.mlip.explore runs γ from compute pod/atom with them, and lps.lammps.md runs
+    the potential node."""
     from aiida import orm
     from aiida.engine import run_get_node
 
@@ -231,3 +232,20 @@ def test_train_and_explore_calcjobs_with_a_pod_winner(python_code, lammps_code, 
     summary = results["results"].get_dict()
     assert summary["n_frames"] == 5 and summary["lammps_error"] is None
     assert np.isfinite(summary["max_gamma"]) and summary["max_gamma"] > 0
+
+    # the same potential node runs in lps.lammps.md, the MD CalcJob of lps.diffusion (cold and short: the teacher's
+    # random coefficients make no physical potential)
+    from aiida.plugins import CalculationFactory
+
+    md = {"temperature": 30.0, "timestep_fs": 0.5, "equilibration_steps": 20, "production_steps": 250}
+    results, node = run_get_node(
+        CalculationFactory("lps.lammps.md"),
+        code=lammps_code,
+        structure=orm.StructureData(ase=_cell(8, rattle=0.02).repeat((2, 1, 1))),
+        potential=potential,
+        parameters=orm.Dict({**md, "dump_interval": 5}),
+        analysis=orm.Dict({"species": ["Li"], "charges": {"Li": 1.0}}),
+    )
+    assert node.is_finished_ok, node.exit_message
+    assert "pair_style hybrid/overlay zbl 1 1.6 pod" in node.base.repository.get_object_content("input.in")
+    assert results["results"]["species"]["Li"]["n_atoms"] == 6
