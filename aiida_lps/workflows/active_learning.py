@@ -566,6 +566,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             "n_iterations": self.ctx.iteration,
             "labels_used": self.ctx.labels_used,
             "failed_labels": self.ctx.failed_labels,
+            "model": metrics.get("model", "snap"),
             "hyperparameters": metrics["hyperparameters"],
             "grid": self.ctx.get("grid_table", []),
             "final_training_metrics": metrics["training_metrics"],

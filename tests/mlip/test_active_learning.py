@@ -1,4 +1,4 @@
-"""``lps.mlip.active_learning`` for real: GPAW labels, SNAP fits in a CalcJob, γ-monitored LAMMPS MD, two iterations."""
+"""``lps.mlip.active_learning`` for real: GPAW labels, SNAP/POD fits as CalcJobs, γ-monitored MD, two iterations."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ from aiida_lps.calculations.mlip import SnapTrainingCalculation
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.workflows.active_learning import ActiveLearningWorkChain
 
+SMALL_POD = {  # a small POD basis for 8-atom cells and a handful of labels
+    "rcut": 4.0,
+    "twobody_number_radial_basis_functions": 4,
+    "threebody_number_radial_basis_functions": 3,
+    "threebody_angular_degree": 2,
+}
 TINY_DFT = {"calculator": {"mode": {"name": "pw", "ecut": 200}, "convergence": {"energy": 1e-3}}, "kpoint_spacing": 1.5}
 
 
@@ -37,7 +43,10 @@ def test_two_iterations_with_gpaw_labels(gpaw_code, lammps_code, python_code, re
             "initial": {"count": 2, "rattle": 0.08, "strain": 0.03},
             "test": {"count": 1, "rattle": 0.08, "strain": 0.03},
         },
-        "fitting": {"grid": [{"twojmax": 2, "rcutfac": 3.5}, {"twojmax": 2, "rcutfac": 4.0}], "ridge": 1e-3},
+        "fitting": {
+            "grid": [{"twojmax": 2, "rcutfac": 3.5}, {"twojmax": 2, "rcutfac": 4.0}, {"model": "pod", **SMALL_POD}],
+            "ridge": 1e-3,
+        },
         "exploration": {
             "temperatures": [500.0],
             "strains": [0.0],
@@ -64,7 +73,12 @@ def test_two_iterations_with_gpaw_labels(gpaw_code, lammps_code, python_code, re
     print("iterations:", metrics["iterations"], "\ntest:", metrics["test_metrics"])
     potential = results["potential"]
     assert isinstance(potential, InteratomicPotentialData) and potential.elements == ["Li", "P", "S"]
-    assert "snap" in potential.pair_style and "lps.snapcoeff" in potential.filenames
+    # SNAP and POD points competed on the validation split; the potential, the active set and every later fit use
+    # the winner's model
+    model = metrics["model"]
+    assert model in ("snap", "pod") and metrics["grid"] and {e["model"] for e in metrics["grid"]} == {"snap", "pod"}
+    assert potential.pair_style.endswith(model) and results["active_set"].base.attributes.get("model") == model
+    assert ("lps.snapcoeff" if model == "snap" else "lps_coefficients.pod") in potential.filenames
     explored = [entry for entry in metrics["iterations"] if entry["iteration"] > 0]
     # either two full iterations ran, or the loop converged (nothing above γ_select) earlier
     assert metrics["n_iterations"] == 2 or metrics["converged"]
