@@ -39,6 +39,7 @@ from aiida_lps.engines.lammps.snap import (
 )
 from aiida_lps.science.mlip.linear import FitWeights, fit, metrics
 from aiida_lps.science.mlip.maxvol import build_active_set, select_add
+from aiida_lps.testing.lammps_labels import lammps_labels_many
 
 ELEMENTS = ["Li", "P", "S"]
 POOL_CONDITIONS = {"temperatures": (300.0, 600.0, 900.0, 1200.0), "strains": (-0.05, 0.0, 0.05), "seed": 100}
@@ -97,33 +98,14 @@ def teacher_md(atoms, temperature: float, frames: int, interval: int, seed: int,
 
 
 def labels(numbers, frames, workdir: pathlib.Path):
-    """Teacher energy, forces and stress of each frame (LAMMPS frame; no rotation needed)."""
+    """Teacher energy (eV), forces (3N,) (eV/Å) and Voigt stress (eV/Å³, ASE sign) of each (positions, cell) frame."""
     import ase
-    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
 
-    lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
-    result = []
-    for positions, cell in frames:
-        atoms = ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True)
-        (workdir / "l.data").write_text(write_data_file(atoms, ELEMENTS))
-        lmp.commands_list(
-            [
-                "clear",
-                "units metal",
-                "atom_style atomic",
-                "atom_modify map array sort 0 0",
-                f"read_data {workdir / 'l.data'}",
-                *TEACHER,
-                "compute p all pressure NULL virial",
-                "thermo_style custom step pe",
-                "run 0",
-            ]
-        )
-        p = np.array(lmp.numpy.extract_compute("p", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR))
-        stress = -np.array([p[0], p[1], p[2], p[5], p[4], p[3]]) / 1.6021765e6
-        result.append((lmp.get_thermo("pe"), np.array(lmp.numpy.extract_atom("f"))[: len(atoms)].reshape(-1), stress))
-    lmp.close()
-    return result
+    structures = (ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True) for positions, cell in frames)
+    return [
+        (energy, forces.reshape(-1), stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]])
+        for energy, forces, stress in lammps_labels_many(TEACHER, structures, ELEMENTS, workdir)
+    ]
 
 
 def condition_frames(atoms, conditions: dict, per_condition: int, interval: int, workdir: pathlib.Path) -> list:

@@ -63,6 +63,7 @@ from aiida_lps.engines.lammps.snap import (  # noqa: E402
 )
 from aiida_lps.science.mlip.linear import FitWeights, fit, metrics  # noqa: E402
 from aiida_lps.science.mlip.sampling import split_indices  # noqa: E402
+from aiida_lps.testing.lammps_labels import lammps_labels_many  # noqa: E402
 
 RIDGE = 1e-6  # the usual ridge λ of aiida_lps.science.mlip.linear.fit
 POD_FOUR_BODY = (4, 2)  # fourbody radial basis functions, angular degree of the 2+3+4-body POD
@@ -163,27 +164,12 @@ def evaluate_lammps(pair_lines, numbers, frames, labelled, workdir: pathlib.Path
     """Energy MAE (meV/atom), force MAE/RMSE and per-species MAE (eV/Å) of a LAMMPS potential on labelled frames."""
     import ase
 
-    lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
+    structures = (ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True) for positions, cell in frames)
+    predicted = lammps_labels_many(pair_lines, structures, ELEMENTS, workdir)
     e_err, f_err = [], []
-    for (positions, cell), (energy, forces, _stress) in zip(frames, labelled, strict=True):
-        frame = ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True)
-        (workdir / "eval.data").write_text(write_data_file(frame, ELEMENTS))
-        lmp.commands_list(
-            [
-                "clear",
-                "units metal",
-                "atom_style atomic",
-                "atom_modify map array sort 0 0",
-                f"read_data {workdir / 'eval.data'}",
-                *pair_lines,
-                "thermo_style custom step pe",
-                "run 0",
-            ]
-        )
-        n = len(numbers)
-        e_err.append((lmp.get_thermo("pe") - energy) / n)
-        f_err.append(np.array(lmp.numpy.extract_atom("f"))[:n].reshape(-1) - np.asarray(forces))
-    lmp.close()
+    for (e_pred, f_pred, _), (energy, forces, _stress) in zip(predicted, labelled, strict=True):
+        e_err.append((e_pred - energy) / len(numbers))
+        f_err.append(f_pred.reshape(-1) - np.asarray(forces))
     species = np.tile(np.repeat(ase_symbols(numbers), 3), len(frames))
     return {
         "energy_mae_meV_per_atom": float(np.mean(np.abs(e_err)) * 1000),
