@@ -19,11 +19,19 @@ import argparse
 import json
 import os
 import pathlib
+import sys
 import tempfile
 import time
 
 import ase.io
 import numpy as np
+from pymatgen.io.ase import AseAtomsAdaptor
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from bench_snap_vs_pod import md_speed  # noqa: E402
+
+from aiida_lps.structures.reference import load_structure  # noqa: E402
 
 ELEMENTS = ["Li", "P", "S"]
 SNAP_GRID = [
@@ -38,40 +46,6 @@ POD_GRID = [
     for rcut in (4.5, 5.0)
     for ridge in (1e-6, 1e-4)
 ]
-
-
-def md_speed(lines: list[str], folder: pathlib.Path, steps: int = 200) -> float:
-    """Atom-steps/s of NVT MD at 300 K of 128-atom β-Li3PS4 with the potential ``lines`` on one core (nan if lost)."""
-    from pymatgen.io.ase import AseAtomsAdaptor
-
-    from aiida_lps.engines.lammps.inputs import write_data_file
-    from aiida_lps.engines.lammps.snap import load_lammps
-    from aiida_lps.structures.reference import load_structure
-
-    big = AseAtomsAdaptor.get_atoms(load_structure("beta-Li3PS4")).repeat((1, 2, 2))
-    (folder / "big.data").write_text(write_data_file(big, ELEMENTS))
-    lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
-    try:
-        lmp.commands_list(
-            [
-                "units metal",
-                "atom_style atomic",
-                f"read_data {folder / 'big.data'}",
-                *lines,
-                "timestep 0.001",
-                "velocity all create 300 1",
-                "fix nvt all nvt temp 300 300 0.1",
-                "run 10",
-            ]
-        )
-        start = time.perf_counter()
-        lmp.command(f"run {steps}")
-        return len(big) * steps / (time.perf_counter() - start)
-    except Exception as exception:  # lost atoms: an unstable potential
-        print(f"MD failed: {exception}")
-        return float("nan")
-    finally:
-        lmp.close()
 
 
 def main() -> None:
@@ -147,7 +121,9 @@ def main() -> None:
     lines = render_pair_lines(pair["pair_style"], pair["pair_coeff"], ELEMENTS, ELEMENTS)
     for name in files:
         lines = [line.replace(name, str(folder / name)) for line in lines]
-    print(f"MD speed: {md_speed(lines, folder):.0f} atom-steps/s (128 atoms, 1 core; shared machine: noisy)")
+    big = AseAtomsAdaptor.get_atoms(load_structure("beta-Li3PS4")).repeat((1, 2, 2))
+    speed = md_speed(lines, big, steps=200, repeats=1, workdir=folder)
+    print(f"MD speed: {speed:.0f} atom-steps/s (128 atoms, 1 core; shared machine: noisy)")
 
 
 def module_settings(results: dict):
