@@ -26,8 +26,41 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from aiida_lps.dft.protocol_file import protocol_inputs
 from aiida_lps.engines.gpaw import runner
-from aiida_lps.engines.gpaw.settings import gpaw_parameters
+from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
 from aiida_lps.structures.reference import load_structure
+
+
+def run_runner(atoms, parameters: dict, cores: int = 1) -> tuple[dict, float]:
+    """Run the project's GPAW runner (what ``lps.gpaw`` executes) on ``atoms`` in a temporary folder.
+
+    PAW datasets (and dzp basis files in LCAO mode) come from gpaw-data; one BLAS/OpenMP thread per process, under
+    ``mpiexec -n cores`` when ``cores > 1``. Returns ``results.json`` and the wall time (s); raises on a GPAW error.
+    """
+    import gpaw_data
+
+    xc = parameters["calculator"]["xc"]
+    source = pathlib.Path(gpaw_data.__file__).parent / "setups"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pathlib.Path(tmp)
+        (folder / "setups").mkdir()
+        for element in sorted(set(atoms.get_chemical_symbols())):
+            names = [f"{element}.{xc}"] + ([f"{element}.dzp.basis"] if is_lcao(parameters["calculator"]) else [])
+            for name in names:
+                (folder / "setups" / name).write_bytes(gzip.decompress((source / f"{name}.gz").read_bytes()))
+        ase.io.write(folder / "structure.json", atoms)
+        (folder / "parameters.json").write_text(json.dumps(parameters))
+        shutil.copy(runner.__file__, folder / "run_gpaw.py")
+        command = [str(pathlib.Path(sys.prefix) / "bin" / "gpaw"), "python", "run_gpaw.py"]
+        if cores > 1:
+            command = ["mpiexec", "-n", str(cores), *command]
+        start = time.perf_counter()
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}  # one core per MPI process
+        subprocess.run(command, cwd=folder, check=True, stdout=subprocess.DEVNULL, env=env)
+        wall = time.perf_counter() - start
+        results = json.loads((folder / "results.json").read_text())
+    if results.get("error"):
+        raise RuntimeError(f"GPAW failed: {results['error']}: {results.get('message')}")
+    return results, wall
 
 
 def main() -> None:
@@ -37,34 +70,16 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=1)
     args = parser.parse_args()
 
-    import gpaw_data
-
     atoms = AseAtomsAdaptor.get_atoms(load_structure(args.structure))
     parameters = gpaw_parameters("single_point", atoms.cell[:], protocol_inputs("gpaw", args.protocol))
-    xc = parameters["calculator"]["xc"]
-    gpaw = pathlib.Path(sys.prefix) / "bin" / "gpaw"
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = pathlib.Path(tmp)
-        (folder / "setups").mkdir()
-        for element in sorted(set(atoms.get_chemical_symbols())):
-            source = pathlib.Path(gpaw_data.__file__).parent / "setups" / f"{element}.{xc}.gz"
-            (folder / "setups" / f"{element}.{xc}").write_bytes(gzip.decompress(source.read_bytes()))
-        ase.io.write(folder / "structure.json", atoms)
-        (folder / "parameters.json").write_text(json.dumps(parameters))
-        shutil.copy(runner.__file__, folder / "run_gpaw.py")
-        command = [str(gpaw), "python", "run_gpaw.py"]
-        if args.cores > 1:
-            command = ["mpiexec", "-n", str(args.cores), *command]
-        start = time.perf_counter()
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}  # one core per MPI process
-        subprocess.run(command, cwd=folder, check=True, stdout=subprocess.DEVNULL, env=env)
-        wall = time.perf_counter() - start
-        results = json.loads((folder / "results.json").read_text())
-    if results.get("error"):
-        raise SystemExit(f"GPAW failed: {results['error']}: {results.get('message')}")
+    try:
+        results, wall = run_runner(atoms, parameters, args.cores)
+    except RuntimeError as error:
+        raise SystemExit(str(error)) from None
     calc = parameters["calculator"]
     print(f"structure      : {args.structure} ({len(atoms)} atoms)")
-    print(f"protocol       : {args.protocol} (ecut {calc['mode'].get('ecut')} eV, k-mesh {calc['kpts']['size']}, {xc})")
+    mode = f"ecut {calc['mode'].get('ecut')} eV" if not is_lcao(calc) else "LCAO dzp"
+    print(f"protocol       : {args.protocol} ({mode}, k-mesh {calc['kpts']['size']}, {calc['xc']})")
     print(f"SCF iterations : {results['scf_iterations']}")
     print(f"energy         : {results['energy']:.4f} eV")
     print(f"wall time      : {wall:.1f} s on {args.cores} core(s) (GPAW {results['gpaw_version']})")

@@ -22,12 +22,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import gzip
-import json
-import os
 import pathlib
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,10 +35,10 @@ from ase.stress import full_3x3_to_voigt_6_stress
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from bench_active_learning import teacher_md  # noqa: E402
+from bench_gpaw_single_point import run_runner  # noqa: E402
 
 from aiida_lps.dft.protocol_file import protocol_inputs  # noqa: E402
-from aiida_lps.engines.gpaw import runner  # noqa: E402
-from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao  # noqa: E402
+from aiida_lps.engines.gpaw.settings import gpaw_parameters  # noqa: E402
 
 POOL = {"temperatures": (300.0, 600.0, 900.0, 1200.0), "strains": (-0.05, 0.0, 0.05), "seed": 100}
 TEST = {"temperatures": (450.0, 750.0, 1050.0), "strains": (-0.03, 0.0, 0.03), "seed": 900}
@@ -67,33 +62,10 @@ def label(atoms: ase.Atoms, protocol: str, overrides: dict | None = None) -> tup
 
     ``overrides``: calculator keywords replacing the protocol's (e.g. ``{"kpts": ..., "mode": ...}``).
     """
-    import gpaw_data
-
     inputs = protocol_inputs("gpaw", protocol)
     inputs = {**inputs, "calculator": {**inputs["calculator"], **(overrides or {})}}
     parameters = gpaw_parameters("single_point", atoms.cell[:], inputs)
-    xc = parameters["calculator"]["xc"]
-    source = pathlib.Path(gpaw_data.__file__).parent / "setups"
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = pathlib.Path(tmp)
-        (folder / "setups").mkdir()
-        for element in sorted(set(atoms.get_chemical_symbols())):
-            names = [f"{element}.{xc}"]
-            if is_lcao(parameters["calculator"]):
-                names.append(f"{element}.dzp.basis")
-            for name in names:
-                (folder / "setups" / name).write_bytes(gzip.decompress((source / f"{name}.gz").read_bytes()))
-        ase.io.write(folder / "structure.json", atoms)
-        (folder / "parameters.json").write_text(json.dumps(parameters))
-        shutil.copy(runner.__file__, folder / "run_gpaw.py")
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-        start = time.perf_counter()
-        gpaw = pathlib.Path(sys.prefix) / "bin" / "gpaw"
-        subprocess.run([str(gpaw), "python", "run_gpaw.py"], cwd=folder, check=True, stdout=subprocess.DEVNULL, env=env)
-        wall = time.perf_counter() - start
-        results = json.loads((folder / "results.json").read_text())
-    if results.get("error"):
-        raise RuntimeError(f"GPAW failed: {results['error']}: {results.get('message')}")
+    results, wall = run_runner(atoms, parameters)
     labelled = atoms.copy()
     stress = results.get("stress")
     labelled.calc = SinglePointCalculator(
