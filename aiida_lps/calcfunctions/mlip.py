@@ -11,6 +11,7 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
+from aiida_lps.calculations.mlip import active_set_settings
 from aiida_lps.data.training_set import TrainingSetData, atoms_with_labels
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.science.mlip.maxvol import ActiveSet, select_add
@@ -101,8 +102,7 @@ def select_configurations(active_set: orm.ArrayData, parameters: orm.Dict, **can
     their γ and origin) and the selected structures ``s0``, ``s1``, ….
     """
     params = parameters.get_dict()
-    model = active_set.base.attributes.get("model", "snap")  # SNAP or POD descriptors (lps.mlip.train)
-    settings = active_set.base.attributes.get(f"{model}_settings")
+    _, settings = active_set_settings(active_set)  # SNAP or POD descriptors (lps.mlip.train)
     elements = settings["elements"]
     names = active_set.get_arraynames()
     active_sets = {

@@ -164,8 +164,7 @@ def _validate_exploration_inputs(inputs, _) -> str | None:
     potential, active, structure = inputs.get("potential"), inputs.get("active_set"), inputs.get("structure")
     if potential is None or active is None:
         return None
-    model = active.base.attributes.get("model", "snap")
-    settings = active.base.attributes.get(f"{model}_settings", None)
+    model, settings = active_set_settings(active)
     if settings is None:
         return f"the active set carries no `{model}_settings` attribute (it must come from lps.mlip.train)"
     if settings["elements"] != potential.elements:
@@ -177,6 +176,13 @@ def _validate_exploration_inputs(inputs, _) -> str | None:
     return None
 
 
+def active_set_settings(active_set: orm.ArrayData) -> tuple[str, dict | None]:
+    """``(model, settings dictionary)`` of an active-set node of ``lps.mlip.train``: the attribute ``model`` (``snap``
+    when absent: older nodes) and its ``<model>_settings`` attribute (``None`` if missing)."""
+    model = active_set.base.attributes.get("model", "snap")
+    return model, active_set.base.attributes.get(f"{model}_settings", None)
+
+
 def active_set_grade_maps(
     active_set: orm.ArrayData,
 ) -> tuple[SnapSettings | PodSettings, list[np.ndarray], list[int]]:
@@ -186,10 +192,8 @@ def active_set_grade_maps(
     describe the descriptors. An element without training rows gets a grade map that gives every atom of it γ = 10⁶
     (pure extrapolation).
     """
-    if active_set.base.attributes.get("model", "snap") == "pod":
-        settings = PodSettings.from_dict(active_set.base.attributes.get("pod_settings"))
-    else:
-        settings = SnapSettings.from_dict(active_set.base.attributes.get("snap_settings"))
+    model, stored = active_set_settings(active_set)
+    settings = {"snap": SnapSettings, "pod": PodSettings}[model].from_dict(stored)
     columns = [int(c) for c in active_set.get_array("columns")]
     names = active_set.get_arraynames()
     maps = []
