@@ -31,12 +31,8 @@ import time
 import numpy as np
 
 from aiida_lps.engines.lammps.inputs import write_data_file
-from aiida_lps.engines.lammps.snap import (
-    DescriptorCalculator,
-    SnapSettings,
-    load_lammps,
-    write_potential,
-)
+from aiida_lps.engines.lammps.library import load_lammps
+from aiida_lps.engines.lammps.mlip.snap import SnapDescriptorCalculator, SnapSettings, write_potential
 from aiida_lps.science.mlip.linear import FitWeights, fit, metrics
 from aiida_lps.science.mlip.maxvol import build_active_set, select_add
 from aiida_lps.testing.lammps_labels import lammps_labels_many
@@ -205,7 +201,7 @@ def main() -> None:
     settings = SnapSettings(elements=ELEMENTS, twojmax=args.twojmax, rcutfac=args.rcutfac)
     start = time.perf_counter()
     species = atoms.get_chemical_symbols()
-    with DescriptorCalculator(settings) as calc:
+    with SnapDescriptorCalculator(settings) as calc:
 
         def rows_of(frames, labelled):
             out = []

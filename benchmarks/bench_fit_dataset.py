@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The training step of ``lps.mlip.active_learning`` on a labelled data set: model choice, held-out errors, MD speed.
 
-Runs the fit script of ``lps.mlip.train`` (``aiida_lps.engines.lammps.snap_fit``, exactly what the work chain runs)
+Runs the fit script of ``lps.mlip.train`` (``aiida_lps.engines.lammps.mlip.fit``, exactly what the work chain runs)
 in a temporary folder on the ``pool`` frames of an extended-XYZ data set (``info['subset']``), with a grid of SNAP
 and POD points (ridge scanned per point) scored on its 90:10 validation split, and evaluates the chosen potential on
 the ``test`` frames, which never enter the fit. Then the MD speed of the chosen potential (128-atom β-Li3PS4, NVT
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--no-pod", action="store_true", help="SNAP points only")
     args = parser.parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from aiida_lps.engines.lammps import snap_fit
+    from aiida_lps.engines.lammps.mlip import fit as mlip_fit
 
     frames = ase.io.read(args.dataset, index=":", format="extxyz")
     pool = [a for a in frames if a.info.get("subset") == "pool"]
@@ -77,16 +77,16 @@ def main() -> None:
     cwd = os.getcwd()
     os.chdir(folder)
     try:
-        ase.io.write(snap_fit.TRAINING, pool, format="extxyz")
-        ase.io.write(snap_fit.TEST, test, format="extxyz")
+        ase.io.write(mlip_fit.TRAINING, pool, format="extxyz")
+        ase.io.write(mlip_fit.TEST, test, format="extxyz")
         start = time.perf_counter()
-        results = snap_fit.run(settings)
+        results = mlip_fit.run(settings)
         wall = time.perf_counter() - start
     finally:
         os.chdir(cwd)
     if "error" in results:
         raise SystemExit(f"fit refused: {results['message']}")
-    (folder / snap_fit.RESULTS).write_text(json.dumps(results, indent=1, default=float))
+    (folder / mlip_fit.RESULTS).write_text(json.dumps(results, indent=1, default=float))
     print(f"\nvalidation (90:10 split of the pool; score = E MAE/σ_E + F MAE/σ_F + S MAE/σ_S), {wall:.0f} s in all")
     print(f"{'model':6s} {'hyperparameters':44s} {'#coef':>6s} {'E meV/at':>9s} {'F eV/Å':>8s} {'score':>7s}")
     for entry in results["grid"]:
@@ -112,9 +112,9 @@ def main() -> None:
     )
     files = [f for f in os.listdir(folder) if f.startswith("lps")]
     if results["model"] == "pod":
-        from aiida_lps.engines.lammps import pod as module
+        from aiida_lps.engines.lammps.mlip import pod as module
     else:
-        from aiida_lps.engines.lammps import snap as module
+        from aiida_lps.engines.lammps.mlip import snap as module
     pair = module.pair_arguments(module_settings(results))
     from aiida_lps.engines.lammps.potential import render_pair_lines
 
@@ -128,9 +128,9 @@ def main() -> None:
 
 def module_settings(results: dict):
     """Settings object of the chosen model from ``results.json``."""
-    from aiida_lps.engines.lammps import snap_fit
+    from aiida_lps.engines.lammps.mlip import fit as mlip_fit
 
-    return snap_fit.point_settings(results["grid_point"], {"elements": ELEMENTS, **BASES})[1]
+    return mlip_fit.point_settings(results["grid_point"], {"elements": ELEMENTS, **BASES})[1]
 
 
 if __name__ == "__main__":

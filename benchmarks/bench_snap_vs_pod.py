@@ -25,7 +25,7 @@ coordinates. A small grid search picks each model's hyperparameters on a 90:10 s
 (``split_indices(n_pool, 0.1, seed)``): SNAP 2J ∈ {4, 6} × rcutfac ∈ {4.5, 5.0} Å × ridge λ ∈ {1e-6, 1e-4}; POD
 2+3-body at rcut 4.5 and 5.0 Å (``--pod-n2/--pod-n3/--pod-a3`` basis), then 2+3+4-body at the better of the two.
 Both models fit the same frames, written once per subset (fit, validation, pool, test) from the frames in memory;
-fitpod's frame count is checked against them. The score, as in the project's SNAP grid search (``snap_fit``), is
+fitpod's frame count is checked against them. The score, as in the project's SNAP grid search (``mlip.fit``), is
 E MAE/σ_E + F MAE/σ_F on the validation frames with the ``--snap-sigma`` σ. The chosen setting of each model is
 refitted on the whole pool and scored on the test frames (energy MAE, force MAE/RMSE, force MAE per species) with
 fit time and MD speed; the last line names the winner by test force MAE. ``--twojmax`` and ``--rcut`` are not used.
@@ -55,12 +55,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from bench_active_learning import ELEMENTS, labels, teacher_md  # noqa: E402
 
 from aiida_lps.engines.lammps.inputs import write_data_file  # noqa: E402
-from aiida_lps.engines.lammps.snap import (  # noqa: E402
-    DescriptorCalculator,
-    SnapSettings,
-    load_lammps,
-    write_potential,
-)
+from aiida_lps.engines.lammps.library import load_lammps
+from aiida_lps.engines.lammps.mlip.snap import SnapDescriptorCalculator, SnapSettings, write_potential
 from aiida_lps.science.mlip.linear import FitWeights, fit, metrics  # noqa: E402
 from aiida_lps.science.mlip.sampling import split_indices  # noqa: E402
 from aiida_lps.testing.lammps_labels import lammps_labels_many  # noqa: E402
@@ -218,7 +214,7 @@ def fit_snap(args, settings: SnapSettings, ridges, numbers, sets: dict, train: s
     """
     species = ase_symbols(numbers)
     start = time.perf_counter()
-    with DescriptorCalculator(settings) as calc:
+    with SnapDescriptorCalculator(settings) as calc:
 
         def rows_of(frames, labelled):
             out = []

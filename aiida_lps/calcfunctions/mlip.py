@@ -11,11 +11,11 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
-from aiida_lps.calculations.mlip import active_set_settings
 from aiida_lps.data.training_set import TrainingSetData, atoms_with_labels
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.science.mlip.maxvol import ActiveSet, select_add
 from aiida_lps.science.mlip.sampling import perturbed_copies, strained_cell
+from aiida_lps.utils.active_set import active_set_settings
 
 __all__ = (
     "generate_configurations",

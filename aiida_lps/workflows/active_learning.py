@@ -24,10 +24,12 @@ from aiida_lps.calcfunctions.mlip import (
     select_configurations,
     strain_structure,
 )
-from aiida_lps.calculations.mlip import EXPLORATION_DEFAULTS, GammaExplorationCalculation, SnapTrainingCalculation
+from aiida_lps.calculations.mlip_exploration import GammaExplorationCalculation
+from aiida_lps.calculations.mlip_training import MlipTrainingCalculation
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.data.training_set import TrainingSetData
+from aiida_lps.engines.lammps.mlip.exploration import EXPLORATION_DEFAULTS
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.protocols import ProtocolMixin
@@ -365,10 +367,10 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             inputs.test_set = self.ctx.test_set
         if "options" in self.inputs.fitting:
             inputs.metadata["options"] = self.inputs.fitting.options.get_dict()
-        node = self.submit(SnapTrainingCalculation, **inputs)
+        node = self.submit(MlipTrainingCalculation, **inputs)
         grid = self.ctx.fit_parameters.get("grid") or [{}]
         self.report(
-            f"fit {self.ctx.iteration}: {SnapTrainingCalculation.__name__}<{node.pk}> on "
+            f"fit {self.ctx.iteration}: {MlipTrainingCalculation.__name__}<{node.pk}> on "
             f"{self.ctx.training_set.n_configurations} configurations, {len(grid)} hyperparameter set(s)"
         )
         return ToContext(fit=node)

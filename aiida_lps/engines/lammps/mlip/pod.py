@@ -1,11 +1,11 @@
-"""POD (LAMMPS ML-POD) as a linear model of the SNAP machinery: descriptor rows, potential files, γ in LAMMPS.
+"""POD (LAMMPS ML-POD) as a linear model like SNAP: settings, descriptor rows, potential files, γ in LAMMPS.
 
 No AiiDA import. Units are LAMMPS ``metal``: Å, eV, ps, bar. With one environment cluster the POD energy is linear
 in the per-atom descriptors d_i (M values, ``compute pod/atom``) with one coefficient block per element:
 
     E = Σ_i (c⁰_{e_i} + Σ_m c_{e_i, m} d_im),
 
-so the rows have the layout of :class:`~aiida_lps.engines.lammps.snap.ConfigurationRows`: per element
+so the rows have the layout of :class:`~aiida_lps.engines.lammps.mlip.descriptors.ConfigurationRows`: per element
 [count, Σ_{i∈e} d_i]. ``compute pod/global`` gives exactly that energy row (its per-element blocks start with the
 count) and 3N rows whose product with the coefficients is the force; ``pair_style pod`` reads the same coefficients
 (file header ``model_coefficients: K 0 0``). Stress rows are central finite differences of the energy row under
@@ -24,18 +24,12 @@ import tempfile
 from typing import ClassVar
 
 import numpy as np
+from ase.data import atomic_numbers
 
 from aiida_lps.engines.lammps.inputs import write_data_file
-from aiida_lps.engines.lammps.snap import (
-    _Z,
-    ConfigurationRows,
-    ModelSettings,
-    _lammps_rotation,
-    _rotate_voigt,
-    checked_zbl,
-    load_lammps,
-    write_model_files,
-)
+from aiida_lps.engines.lammps.library import load_lammps
+from aiida_lps.engines.lammps.mlip.descriptors import ConfigurationRows, lammps_rotation, rotate_voigt
+from aiida_lps.engines.lammps.mlip.settings import ModelSettings, checked_zbl, write_model_files
 
 __all__ = (
     "PodSettings",
@@ -154,16 +148,16 @@ class PodSettings(ModelSettings):
         lines = [f"pair_style hybrid/overlay zbl {self.zbl[0]:g} {self.zbl[1]:g} zero {self.cutoff + 0.5:g}"]
         for i, a in enumerate(self.elements):
             for j in range(i, len(self.elements)):
-                lines.append(f"pair_coeff {i + 1} {j + 1} zbl {_Z[a]} {_Z[self.elements[j]]}")
+                lines.append(f"pair_coeff {i + 1} {j + 1} zbl {atomic_numbers[a]} {atomic_numbers[self.elements[j]]}")
         return lines + ["pair_coeff * * zero"]
 
 
 class PodDescriptorCalculator:
     """POD fitting rows of configurations in one LAMMPS instance (``clear`` before every configuration).
 
-    Same interface as :class:`~aiida_lps.engines.lammps.snap.DescriptorCalculator`: ``n_features`` (per element),
-    ``columns`` (``pod/atom`` columns of the features), :meth:`expand` (identity: no merged columns) and
-    :meth:`rows`.
+    Same interface as :class:`~aiida_lps.engines.lammps.mlip.snap.SnapDescriptorCalculator`: ``n_features``
+    (per element), ``columns`` (``pod/atom`` columns of the features), :meth:`expand` (identity: no merged columns)
+    and :meth:`rows`.
 
     :param settings: POD hyperparameters.
     :param stress: whether to compute finite-difference stress rows (12 extra ``pod/atom`` evaluations).
@@ -288,14 +282,14 @@ class PodDescriptorCalculator:
         nel, nf = len(s.elements), self.n_features
         if table.shape != (1 + 3 * n, nel * nf):
             raise RuntimeError(f"compute pod/global gave {table.shape}, expected {(1 + 3 * n, nel * nf)}")
-        rotation = _lammps_rotation(cell)
+        rotation = lammps_rotation(cell)
         energy = table[0].copy()
         forces = np.einsum("ab,nbk->nak", rotation.T, table[1:].reshape(n, 3, -1)).reshape(3 * n, -1)
         ref_forces = (ref_forces @ rotation).reshape(-1)
         volume = abs(np.linalg.det(cell))
         # pressure (bar, xx yy zz xy xz yz) → Voigt xx yy zz yz xz xy, stress = −P (eV/Å³)
         ref_virial = pressure[[0, 1, 2, 5, 4, 3]] * _EV_PER_A3_PER_BAR
-        ref_stress = -_rotate_voigt(ref_virial[:, None], rotation)[:, 0]
+        ref_stress = -rotate_voigt(ref_virial[:, None], rotation)[:, 0]
         stress = self._stress_rows(numbers, positions, cell, volume) if self.stress else None
         types = self._types(numbers)
         atom_rows = np.hstack([np.ones((n, 1)), per_atom])
@@ -316,8 +310,6 @@ class PodDescriptorCalculator:
 
 
 def _number(symbol: str) -> int:
-    from ase.data import atomic_numbers
-
     return atomic_numbers[symbol]
 
 
@@ -363,7 +355,7 @@ def pair_arguments(settings: PodSettings) -> dict:
     if settings.zbl is None:
         return {"pair_style": "pod", "pair_coeff": [f"* * {pod_files}"]}
     els = settings.elements
-    lines = [f"{{{a}}} {{{b}}} zbl {_Z[a]} {_Z[b]}" for i, a in enumerate(els) for b in els[i:]]
+    lines = [f"{{{a}}} {{{b}}} zbl {atomic_numbers[a]} {atomic_numbers[b]}" for i, a in enumerate(els) for b in els[i:]]
     return {
         "pair_style": f"hybrid/overlay zbl {settings.zbl[0]:g} {settings.zbl[1]:g} pod",
         "pair_coeff": lines + [f"* * pod {pod_files}"],
