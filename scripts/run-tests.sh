@@ -8,4 +8,5 @@ bash scripts/start-services.sh
 . .venv/bin/activate
 ruff check .
 ruff format --check . || { echo "run 'ruff format .' to fix the formatting"; exit 1; }
+lint-imports  # the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml)
 python -m pytest -n 2 --dist loadgroup "$@"
