@@ -7,8 +7,8 @@
 Needs a loaded profile (``verdi presto`` or scripts/run-main.sh's); creates the ``localhost`` computer and the
 ``gpaw`` code if missing. Prints, per structure, the site table, the wall time of every step (site analysis,
 1s-hole dataset, ground state, core-hole runs, averaging), the ΔSCF onsets, and for Li2S the positions and
-spacings of the first peaks of the averaged spectrum against experiment (seed 000: 2474, 2476.5 and 2484 eV,
-i.e. spacings 2.5 and 7.5 eV). Writes the plots to ``--output``.
+spacings of the first peaks of the averaged spectrum against experiment (Guo, Carbone et al. 2023: 2474, 2476.5
+and 2484 eV, i.e. spacings 2.5 and 7.5 eV). Writes the plots to ``--output``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from aiida_lps.plotting import plot_xas
 from aiida_lps.structures.reference import load_structure
 from aiida_lps.workflows.xas import XasWorkChain
 
-EXPERIMENT_LI2S = (2474.0, 2476.5, 2484.0)  # eV, seed 000
+EXPERIMENT_LI2S = (2474.0, 2476.5, 2484.0)  # eV, Guo, Carbone et al. (2023), doi:10.1038/s41597-023-02262-4
 
 
 def run(

@@ -3,8 +3,9 @@
 
     AIIDA_PATH=$PWD/.aiida python examples/xas_li2s_gpaw.py [--protocol fast] [--width 5] [--output run-output]
 
-Needs a loaded profile; creates ``localhost`` and the ``gpaw`` code if missing. Prints the site table, the ΔSCF
-onset and the first peaks next to experiment (2474, 2476.5, 2484 eV; seed 000) and writes ``xas_Li2S.png``.
+Needs a loaded profile; creates ``localhost`` and the ``gpaw`` code if missing. Prints the site table, the ΔSCF onset
+and the first peaks next to experiment (2474, 2476.5, 2484 eV; Guo, Carbone et al. 2023, doi:10.1038/s41597-023-02262-4)
+and writes ``xas_Li2S.png``.
 For VASP use ``engine="vasp"`` with a VASP code and an LDA POTCAR family
 (``overrides={"engines": {"vasp": {"xch": {"potential_family": "LDA.54"}}}}``).
 """

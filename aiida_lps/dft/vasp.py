@@ -1,6 +1,6 @@
 """The VASP engine: builders of aiida-vasp's ``vasp.vasp`` work chain and normalisation of its outputs.
 
-Protocols: ``aiida_lps/dft/protocols/vasp.yaml`` (``moderate`` = seed 001: PBE, ENCUT 520 eV, Gaussian 0.05 eV,
+Protocols: ``aiida_lps/dft/protocols/vasp.yaml`` (``moderate`` = Guo et al. 2022: PBE, ENCUT 520 eV, Gaussian 0.05 eV,
 EDIFF 1e-5 eV, EDIFFG -0.02 eV/Å with IBRION 2 / ISIF 3 for relaxations, fully automatic k-points R_k = 25 Å).
 Overrides (``overrides`` of :meth:`VaspEngine.get_builder`): see :data:`aiida_lps.engines.vasp.settings.OVERRIDE_KEYS`
 (``incar``, ``kpoints_length``, ``kpoints_mesh``, ``gamma_only``, ``potential_family``, ``potential_set``,
@@ -197,7 +197,7 @@ class VaspEngine(DftEngine):
 
     @classmethod
     def get_available_protocols(cls) -> dict[str, dict]:
-        """Protocol names with their descriptions (``fast``, ``moderate`` = seed 001, ``precise``)."""
+        """Protocol names with their descriptions (``fast``, ``moderate`` = Guo et al. 2022, ``precise``)."""
         return available_protocols()
 
     # ------------------------------------------------------------------ core-hole (XCH) capability
@@ -221,7 +221,7 @@ class VaspEngine(DftEngine):
         ground_state: bool = False,
         core_hole: Mapping[str, orm.Data] | None = None,
     ) -> ProcessBuilder:
-        """Builder of ``vasp.vasp`` for a core-hole run of seed 000 or its ground state.
+        """Builder of ``vasp.vasp`` for a core-hole run of Guo, Carbone et al. 2023 or its ground state.
 
         INCAR: :data:`~aiida_lps.engines.vasp.xch.GROUND_STATE_INCAR` (LDA via the POTCARs, ENCUT 400 eV, ISMEAR 0,
         SIGMA 0.05 eV, EDIFF 1e-5 eV, ISPIN 2) plus, for the core-hole run, ICORELEVEL 2, CLNT 1 (the absorber is
@@ -284,7 +284,7 @@ class VaspEngine(DftEngine):
         builder = cls.get_builder("single_point", structure, code, protocol, overrides, options)
         label = "ground state" if ground_state else "core hole"
         builder.metadata.label = f"vasp xch {label}"
-        builder.metadata.description = f"aiida-lps VASP XAS {label} run (seed 000 settings)"
+        builder.metadata.description = f"aiida-lps VASP XAS {label} run (settings of Guo, Carbone et al. 2023)"
         return builder
 
     @classmethod

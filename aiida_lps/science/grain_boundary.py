@@ -2,8 +2,8 @@
 
 The bicrystal has two grains stacked along the GB normal and, being periodic, two GBs per cell: one between the
 grains near the middle of the cell and one at the cell boundary. Grain 1 ("bottom" in pymatgen's labels) is a
-rotated copy of the crystal placed in the cell of grain 2 ("top", the unrotated crystal). Seed 002 explores
-Σ5[001]/(120) tilt and Σ5[001]/(001) twist GBs of β-Li3PS4 (Pnma setting) this way.
+rotated copy of the crystal placed in the cell of grain 2 ("top", the unrotated crystal). Jalem et al. (2023),
+doi:10.1039/d3ya00234a, explore Σ5[001]/(120) tilt and Σ5[001]/(001) twist GBs of β-Li3PS4 (Pnma setting) this way.
 
 Conventions. Miller indices of the axis and plane refer to the cell pymatgen's ``GrainBoundaryGenerator`` works in:
 the input cell for cubic lattices, the conventional standard cell (a ≤ b ≤ c for orthorhombic) for tetragonal and

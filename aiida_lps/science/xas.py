@@ -17,9 +17,9 @@ the supercell), R the engine's reference energies (GPAW's all-electron atomic re
 optional calibration shift. :func:`xas_tools_energies` is the formula of atomisticnet/xas-tools for comparison
 (``E = E_raw + E_XCH − (N_XCH/N_GS)·E_GS``, which keeps the raw onset and so adds the site's onset twice).
 
-Broadening (seed 000): Gaussian of FWHM 0.5 eV (instrument) and a Lorentzian of FWHM
-Γ(E) = Γ₀ + a·(E − E_cbm) for E > E_cbm (Γ₀ = 0.59 eV, the S 1s core-hole width; a fitted), where E is the
-transition energy of the broadened state and E_cbm the site's aligned onset.
+Broadening (Guo, Carbone et al. 2023, doi:10.1038/s41597-023-02262-4): Gaussian of FWHM 0.5 eV (instrument) and a
+Lorentzian of FWHM Γ(E) = Γ₀ + a·(E − E_cbm) for E > E_cbm (Γ₀ = 0.59 eV, the S 1s core-hole width; a fitted), where E
+is the transition energy of the broadened state and E_cbm the site's aligned onset.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def first_transition(energy: np.ndarray, mu: np.ndarray, fraction: float = 1e-3)
 
 
 def lorentzian_fwhm(energy: np.ndarray, e_cbm: float, gamma0: float = 0.59, slope: float = 0.0) -> np.ndarray:
-    """Lorentzian FWHM Γ(E) = Γ₀ + a·max(E − E_cbm, 0) (eV) of seed 000; ``slope`` a is dimensionless."""
+    """Lorentzian FWHM Γ(E) = Γ₀ + a·max(E − E_cbm, 0) (eV), Guo, Carbone et al. 2023; ``slope`` a: dimensionless."""
     if gamma0 < 0 or slope < 0:
         raise ValueError(f"Γ₀ and a must be non-negative, got {gamma0} and {slope}")
     return gamma0 + slope * np.clip(np.asarray(energy, dtype=float) - e_cbm, 0.0, None)

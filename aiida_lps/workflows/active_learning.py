@@ -1,11 +1,12 @@
 """``lps.mlip.active_learning``: linear MLIP (SNAP or POD) by active learning with the D-optimality extrapolation grade.
 
-Protocol of seed 002: label rattled/strained copies of the initial structures with DFT → hyperparameter grid search
-(2J, cut-off; 90:10 split; energy/force/stress MAE) → loop {exploration MD with γ computed on the fly and stopped at
-γ_break (schedule 10, 5, 2); select a diverse subset of frames with γ > γ_select by batch MaxVol; DFT-label them;
-refit} until no frame exceeds γ_select or the label budget is spent → test-set errors of the final potential.
+Protocol of Jalem et al. (2023), doi:10.1039/d3ya00234a: label rattled/strained copies of the initial structures with
+DFT → hyperparameter grid search (2J, cut-off; 90:10 split; energy/force/stress MAE) → loop {exploration MD with γ
+computed on the fly and stopped at γ_break (schedule 10, 5, 2); select a diverse subset of frames with γ > γ_select by
+batch MaxVol; DFT-label them; refit} until no frame exceeds γ_select or the label budget is spent → test-set errors of
+the final potential.
 Exploration covers the initial structures (bulk, ±strained) and, optionally, CSL grain-boundary bicrystals built
-from them (``exploration.parameters.grain_boundaries``), as seed 002 does.
+from them (``exploration.parameters.grain_boundaries``), as Jalem et al. 2023 do.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ def test_beta_li3ps4_ratio_and_options(beta):
 
 
 def test_beta_li3ps4_sigma5_tilt(beta):
-    """Seed 002's Σ5[001]/(120) tilt in Pnma (a = 13.1, b = 8.1, c = 6.3 Å) is Σ5[100]/(021) in this a<b<c cell."""
+    """The Σ5[001]/(120) tilt of Jalem et al. 2023 in Pnma (a = 13.1, b = 8.1, c = 6.3 Å) is Σ5[100]/(021) here."""
     structure, record = build_grain_boundary(beta, [1, 0, 0], sigma=5, plane=[0, 2, 1], expand_times=1)
     _check_bicrystal(structure, record, beta)
     assert (record.sigma, record.gb_type, record.lattice_type) == (5, "tilt", "orthorhombic")

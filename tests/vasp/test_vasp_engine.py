@@ -32,7 +32,7 @@ def structure() -> orm.StructureData:
 
 @pytest.fixture
 def pbe_family(tmp_path) -> str:
-    """A fake PBE family with the seed's symbols (headers only; never a real POTCAR)."""
+    """A fake PBE family with the symbols of Guo et al. 2022 (headers only; never a real POTCAR)."""
     potcars = {
         "Li_sv": {"titel": "PAW_PBE Li_sv FAKE", "zval": 3},
         "P": {"titel": "PAW_PBE P FAKE", "zval": 5},
@@ -59,7 +59,7 @@ def test_engine_is_registered_with_the_common_tasks():
     assert _REGISTRY["vasp"] is VaspEngine
     assert settings.TASKS == TASKS
     assert set(VaspEngine.get_available_protocols()) == {"fast", "moderate", "precise"}
-    assert "Seed 001" in VaspEngine.get_available_protocols()["moderate"]["description"]
+    assert "Guo et al. (2022)" in VaspEngine.get_available_protocols()["moderate"]["description"]
 
 
 def test_builder_of_a_relaxation_with_the_seed_protocol(structure, dummy_code, pbe_family):

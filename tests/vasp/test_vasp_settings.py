@@ -1,4 +1,4 @@
-"""VASP input choices: the seed-001 protocol, POTCAR symbols and VASP's fully automatic k-point rule (no AiiDA)."""
+"""VASP input choices: the protocol of Guo et al. 2022, POTCAR symbols, VASP's automatic k-point rule (no AiiDA)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "vasp" / "vasp-xch
 
 
 def test_moderate_relax_reproduces_seed_001():
-    """Seed 001, Methods: PAW-PBE, 520 eV, Gaussian 0.05 eV, 1e-5 eV, forces < 0.02 eV/Å, R_k = 25 Å."""
+    """Guo et al. 2022, Methods: PAW-PBE, 520 eV, Gaussian 0.05 eV, 1e-5 eV, forces < 0.02 eV/Å, R_k = 25 Å."""
     result = settings.get_protocol_settings("relax", "moderate")
     incar = result["incar"]
     assert incar["encut"] == 520

@@ -104,8 +104,8 @@ def xch_parameters(
 ) -> dict[str, Any]:
     """Runner parameters of an XCH run from those of a single point (see :mod:`aiida_lps.engines.gpaw.runner`).
 
-    Adds ``charge = -1`` (the excited electron), spin polarisation with magnetic moment 1 on the absorber,
-    ``nbands`` (default ``"400%"``: occupied + 3 × occupied, as seed 000) and ``xas`` (the runner then builds a
+    Adds ``charge = -1`` (the excited electron), spin polarisation with magnetic moment 1 on the absorber, ``nbands``
+    (default ``"400%"``: occupied + 3 × occupied, as Guo, Carbone et al. 2023) and ``xas`` (the runner then builds a
     legacy GPAW calculator and writes ``xas.npz``). ``fix_magmom`` keeps the total moment at 1 (Fermi-Dirac with
     ``fixmagmom``): with smearing, the excited electron otherwise drifts between the spin channels and the SCF of a
     solid can fail to converge (seen for β-Li3PS4).

@@ -31,7 +31,8 @@ class MDSettings:
     """Settings of one equilibration + production MD run.
 
     Times are in steps unless stated; the thermostat/barostat damping is given in multiples of the timestep
-    (Nosé-Hoover: 100 × dt and 1000 × dt are the LAMMPS recommendations and match seed 002's 0.1 ps / 1 ps at 1 fs).
+    (Nosé-Hoover: 100 × dt and 1000 × dt are the LAMMPS recommendations and match the 0.1 ps / 1 ps at 1 fs of
+    Jalem et al. 2023, doi:10.1039/d3ya00234a).
     """
 
     temperature: float  # K

@@ -1,6 +1,6 @@
 """VASP input choices: INCAR per task and protocol, k-point meshes, POTCAR symbols (no AiiDA import).
 
-The protocols live in ``aiida_lps/dft/protocols/vasp.yaml``; ``moderate`` reproduces the DFT settings of seed 001
+The protocols live in ``aiida_lps/dft/protocols/vasp.yaml``; ``moderate`` reproduces the DFT settings of Guo et al. 2022
 (PBE, ENCUT 520 eV, Gaussian smearing 0.05 eV, EDIFF 1e-5 eV, forces < 0.02 eV/Å, R_k = 25 Å).
 """
 
@@ -37,7 +37,7 @@ TASKS = ("single_point", "relax")
 PROTOCOL_FILE = pathlib.Path(__file__).resolve().parents[2] / "dft" / "protocols" / "vasp.yaml"
 
 #: POTCAR symbol per element. ``pbe``: the Materials Project choices (Li_sv, P, S); ``gw``: the GW variants used
-#: by the S K-edge XAS database (seed 000: Li_GW, P_GW, S_GW).
+#: by the S K-edge XAS database (Guo, Carbone et al. 2023: Li_GW, P_GW, S_GW).
 POTCAR_SETS: dict[str, dict[str, str]] = {
     "pbe": {"Li": "Li_sv", "P": "P", "S": "S", "O": "O", "Cl": "Cl"},
     "gw": {"Li": "Li_GW", "P": "P_GW", "S": "S_GW", "O": "O_GW", "Cl": "Cl_GW"},

@@ -1,8 +1,8 @@
 """VASP excited-electron core-hole (XCH) inputs and outputs for K-edge XAS (no AiiDA import).
 
-Settings of seed 000 (Guo, Carbone et al., the LPS S K-edge database) and of its reference inputs
-(``shared/reference-data/vasp-xch-Li7P3S11``): LDA (LDA POTCARs, GW variants ``Li_GW``/``P_GW``/``S_GW``),
-ENCUT 400 eV, NBANDS = occupied + 3 × occupied (NBANDS = 4·⌈N_val/2⌉, 704 for 352 valence electrons), Gaussian
+Settings of the LPS S K-edge database (Guo, Carbone et al. 2023, doi:10.1038/s41597-023-02262-4) and of its reference
+inputs (``shared/reference-data/vasp-xch-Li7P3S11``): LDA (LDA POTCARs, GW variants ``Li_GW``/``P_GW``/``S_GW``), ENCUT
+400 eV, NBANDS = occupied + 3 × occupied (NBANDS = 4·⌈N_val/2⌉, 704 for 352 valence electrons), Gaussian
 smearing 0.05 eV, EDIFF 1e-5 eV, ISPIN 2, a Γ-centred mesh of spacing 0.25 Å⁻¹ (2π included), and the core hole:
 ``ICORELEVEL = 2`` (the excited electron goes into the conduction band, NELECT grows by one), ``CLNT = 1`` (the
 absorber is the first species of the POSCAR), ``CLN = 1``, ``CLL = 0`` (1s, K edge), ``CLZ = 1.0`` (full hole),
@@ -40,7 +40,7 @@ __all__ = (
     "zval_from_potcar",
 )
 
-#: INCAR of the ground state and of every core-hole run (lower-case tags; seed 000 and its reference inputs).
+#: INCAR of the ground state and of every core-hole run (lower-case tags; Guo, Carbone et al. 2023).
 GROUND_STATE_INCAR: dict[str, Any] = {
     "prec": "Accurate",
     "encut": 400,
@@ -68,7 +68,7 @@ CORE_HOLE_TAGS: dict[str, Any] = {
 
 XCH_INCAR: dict[str, Any] = {**GROUND_STATE_INCAR, **CORE_HOLE_TAGS}
 
-#: Γ-centred k-point spacing of seed 000 (Å⁻¹, 2π included).
+#: Γ-centred k-point spacing of Guo, Carbone et al. 2023 (Å⁻¹, 2π included).
 KPOINT_SPACING = 0.25
 
 _SPECTRUM_HEADER = "frequency dependent IMAGINARY DIELECTRIC FUNCTION"

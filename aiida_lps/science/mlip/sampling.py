@@ -8,7 +8,8 @@ __all__ = ("perturbed_copies", "split_indices", "strained_cell")
 
 
 def strained_cell(cell: np.ndarray, strain: float) -> np.ndarray:
-    """Cell rows (Å) scaled isotropically by (1 + ``strain``) (e.g. ±0.05 for the ±5 % cells of seed 002)."""
+    """Cell rows (Å) scaled isotropically by (1 + ``strain``), e.g. ±0.05 for the ±5 % cells of Jalem et al. 2023,
+    doi:10.1039/d3ya00234a."""
     return np.asarray(cell, dtype=float) * (1.0 + float(strain))
 
 
