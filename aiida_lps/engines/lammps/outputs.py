@@ -164,13 +164,18 @@ def _frames(handle: IO[str]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
             n_atoms = int(handle.readline())
             box_header = handle.readline().split()
             bounds = np.array([handle.readline().split() for _ in range(3)], dtype=float)
+            if bounds.ndim != 2 or bounds.shape[1] < 2:
+                raise ValueError(f"box bounds {bounds.tolist()}")
+            atoms_header = handle.readline()
+            if not atoms_header.endswith("\n"):
+                raise ValueError(f"atoms header {atoms_header!r}")
         except ValueError as exception:  # a header cut short (a run stopped while writing)
             raise ValueError(f"truncated dump frame header after {line.strip()!r}: {exception}") from None
         tilts = (0.0, 0.0, 0.0)
         if "xy" in box_header:
             tilts = (bounds[0, 2], bounds[1, 2], bounds[2, 2])
         cell = _box_to_cell(bounds[:, :2], tilts)
-        columns = handle.readline().split()[2:]
+        columns = atoms_header.split()[2:]
         body = "".join(itertools.islice(handle, n_atoms))
         values = np.fromstring(body, sep=" ")
         if values.size != n_atoms * len(columns):
