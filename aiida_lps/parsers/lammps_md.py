@@ -107,7 +107,10 @@ class LammpsMDParser(Parser):
         except ValueError as exception:
             return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=str(exception))
         if parts:  # equilibration block from the first part's log, production joined over all parts
-            earlier = [read_thermo_blocks((folder / part_filename(LOG_FILENAME, i)).read_text()) for i in range(parts)]
+            logs = [folder / part_filename(LOG_FILENAME, i) for i in range(parts)]
+            if not all(log.is_file() for log in logs):
+                return self.exit_codes.ERROR_LOG_MISSING
+            earlier = [read_thermo_blocks(log.read_text()) for log in logs]
             production_parts = [earlier[0][1:], *earlier[1:], blocks]
             blocks = [earlier[0][0], join_thermo_blocks([b for part in production_parts for b in part[:1]])]
 
