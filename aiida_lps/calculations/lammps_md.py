@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import shutil
+
 from aiida import orm
 from aiida.common import datastructures
-from aiida.engine import CalcJob
+from aiida_lammps.calculations.raw import LammpsRawCalculation
 
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import (
     DATA_FILENAME,
     DUMP_FILENAME,
     FINAL_DATA_FILENAME,
+    LOG_FILENAME,
+    RESTART_PATTERN,
     MDSettings,
+    continuation_script,
     md_script,
+    part_filename,
     write_data_file,
 )
+from aiida_lps.utils.continuation import continuation_parts
 from aiida_lps.utils.structures import atoms_from_structure
 from aiida_lps.utils.validation import (
     validate_analysis,
@@ -47,21 +54,30 @@ def _validate_inputs(inputs, _) -> str | None:
     return None
 
 
-class LammpsMDCalculation(CalcJob):
+class LammpsMDCalculation(LammpsRawCalculation):
     """Run equilibration + production MD with LAMMPS and analyse the unwrapped trajectory.
+
+    Built on aiida-lammps's raw-script CalcJob (``lammps.raw``): it keeps that class's ``files``/``filenames``
+    (extra files for the working directory), ``settings.additional_retrieve_list``, filename options and exit
+    codes, but writes its own script from ``parameters`` (so the ``script`` input is removed), copies the files
+    of the multi-file potential and uses its own parser.
 
     The full trajectory is retrieved only temporarily: the parser reduces it to MSD(t) arrays, diffusivities and
     conductivities; a down-sampled trajectory is stored only when ``analysis.trajectory_stride`` > 0.
+    With ``parent_folder`` (the remote folder of a run stopped by the wall time) the production continues from
+    the latest restart file up to ``production_steps``; the earlier parts' dumps and logs are copied along and
+    joined by the parser, so the analysis covers the whole production.
     """
 
-    _INPUT_FILENAME = "input.in"
-    _LOG_FILENAME = "log.lammps"
-    _STDOUT_FILENAME = "lammps.out"
+    _INPUT_FILENAME = LammpsRawCalculation.FILENAME_INPUT
+    _LOG_FILENAME = LOG_FILENAME
+    _STDOUT_FILENAME = LammpsRawCalculation.FILENAME_OUTPUT
 
     @classmethod
     def define(cls, spec):
         """Define inputs, outputs and exit codes."""
         super().define(spec)
+        del spec.inputs["script"]  # written from `parameters` by prepare_for_submission
         spec.input("structure", valid_type=orm.StructureData, help="Initial structure (the simulation cell).")
         spec.input("potential", valid_type=InteratomicPotentialData, help="Interatomic potential.")
         spec.input(
@@ -77,6 +93,13 @@ class LammpsMDCalculation(CalcJob):
             help="Trajectory analysis: species (list), charges (dict), window, n_blocks, drift, regions, "
             "trajectory_stride.",
         )
+        spec.input(
+            "parent_folder",
+            valid_type=orm.RemoteData,
+            required=False,
+            help="Remote folder of a run of this CalcJob stopped by the wall time: continue its production from its "
+            "latest restart file.",
+        )
         spec.inputs.validator = _validate_inputs
         spec.inputs["metadata"]["options"]["parser_name"].default = "lps.lammps.md"
         spec.inputs["metadata"]["options"]["resources"].default = {
@@ -85,38 +108,64 @@ class LammpsMDCalculation(CalcJob):
         }
         spec.inputs["metadata"]["options"]["withmpi"].default = False
 
-        spec.output("results", valid_type=orm.Dict, help="Diffusivities, conductivities, fit windows, thermo summary.")
+        spec.outputs["results"].help = "Diffusivities, conductivities, fit windows, thermo summary."
         spec.output("msd", valid_type=orm.ArrayData, help="MSD(t) per species and Cartesian axis (Å², ps).")
         spec.output("thermo", valid_type=orm.ArrayData, help="Production thermo columns (LAMMPS metal units).")
         spec.output("structure", valid_type=orm.StructureData, required=False, help="Final configuration.")
         spec.output("trajectory", valid_type=orm.TrajectoryData, required=False, help="Down-sampled trajectory.")
         spec.default_output_node = "results"
 
+        # 3xx: failures a restart cannot fix (aiida-lammps's own 309/351/1001 are inherited and not emitted).
         spec.exit_code(
             301, "ERROR_EXECUTABLE_NOT_FOUND", message="The LAMMPS executable could not be started: {detail}"
         )
         spec.exit_code(302, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file `log.lammps`.")
-        spec.exit_code(303, "ERROR_INCOMPLETE_RUN", message="LAMMPS stopped before the end of the run: {detail}")
         spec.exit_code(
             304, "ERROR_TRAJECTORY_MISSING", message="The trajectory dump is missing or unreadable: {detail}"
         )
-        spec.exit_code(310, "ERROR_LOST_ATOMS", message="LAMMPS lost atoms (unstable dynamics): {detail}")
-        spec.exit_code(311, "ERROR_NAN_ENERGY", message="Non-finite energies or coordinates in the MD: {detail}")
         spec.exit_code(312, "ERROR_POTENTIAL", message="The potential or its files were rejected by LAMMPS: {detail}")
         spec.exit_code(313, "ERROR_LAMMPS", message="LAMMPS stopped with an error: {detail}")
         spec.exit_code(320, "ERROR_ANALYSIS", message="The trajectory analysis failed: {detail}")
+        # 4xx: failures the restart work chain `lps.lammps.md.base` can recover from.
+        spec.exit_code(
+            400, "ERROR_INCOMPLETE_RUN", message="LAMMPS stopped before the end of the run, without an error: {detail}"
+        )
+        spec.exit_code(410, "ERROR_LOST_ATOMS", message="LAMMPS lost atoms (unstable dynamics): {detail}")
+        spec.exit_code(411, "ERROR_NAN_ENERGY", message="Non-finite energies or coordinates in the MD: {detail}")
 
     def prepare_for_submission(self, folder):
-        """Write the data file, the input script and the potential files."""
+        """Write the data file (or, continuing, copy the restart files and earlier parts), the script and files."""
         potential: InteratomicPotentialData = self.inputs.potential
         settings = MDSettings.from_dict(self.inputs.parameters.get_dict())
         type_elements = potential.elements
-        atoms = atoms_from_structure(self.inputs.structure)
-        folder.get_subfolder(".", create=True)
-        with folder.open(DATA_FILENAME, "w") as handle:
-            handle.write(write_data_file(atoms, type_elements))
+        pair_commands = potential.lammps_commands(type_elements)
+        parent = self.inputs.get("parent_folder")
+        remote_copy_list = []
+        retrieve_temporary_list = [DUMP_FILENAME]
+        if parent is None:
+            with folder.open(DATA_FILENAME, "w") as handle:
+                handle.write(write_data_file(atoms_from_structure(self.inputs.structure), type_elements))
+            script = md_script(settings, pair_commands)
+        else:
+            part = continuation_parts(parent) - 1  # index of the parent's own part
+            source = parent.get_remote_path()
+            uuid = parent.computer.uuid
+            remote_copy_list = [(uuid, f"{source}/{RESTART_PATTERN}", ".")]
+            for name in (DUMP_FILENAME, LOG_FILENAME):
+                remote_copy_list.append((uuid, f"{source}/{name}", part_filename(name, part)))
+                if part:  # the parent's earlier parts
+                    remote_copy_list.append((uuid, f"{source}/{part_filename(name, '*')}", "."))
+                retrieve_temporary_list.append((part_filename(name, "*"), ".", 0))
+            script = continuation_script(settings, pair_commands)
         with folder.open(self._INPUT_FILENAME, "w") as handle:
-            handle.write(md_script(settings, potential.lammps_commands(type_elements)))
+            handle.write(script)
+        # aiida-lammps's `files` namespace, written under `filenames` (as `lammps.raw` does)
+        filenames = self.inputs["filenames"].get_dict() if "filenames" in self.inputs else {}
+        extra_files = []
+        for key, node in self.inputs.get("files", {}).items():
+            extra_files.append(filenames.get(key, node.filename))
+            with folder.open(extra_files[-1], "wb") as target, node.open(mode="rb") as source:
+                shutil.copyfileobj(source, target)
 
         codeinfo = datastructures.CodeInfo()
         codeinfo.code_uuid = self.inputs.code.uuid
@@ -125,7 +174,11 @@ class LammpsMDCalculation(CalcJob):
 
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
+        calcinfo.provenance_exclude_list = extra_files  # stored already as the `files` input nodes
         calcinfo.local_copy_list = [(potential.uuid, name, name) for name in potential.filenames]
+        calcinfo.remote_copy_list = remote_copy_list
         calcinfo.retrieve_list = [self._LOG_FILENAME, self._STDOUT_FILENAME, FINAL_DATA_FILENAME]
-        calcinfo.retrieve_temporary_list = [DUMP_FILENAME]
+        if "settings" in self.inputs:
+            calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
+        calcinfo.retrieve_temporary_list = retrieve_temporary_list
         return calcinfo

@@ -12,14 +12,29 @@ from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
 from aiida_lps.common.serialize import json_safe
-from aiida_lps.engines.lammps.inputs import DUMP_FILENAME, FINAL_DATA_FILENAME, MDSettings, type_masses
-from aiida_lps.engines.lammps.outputs import LammpsError, classify_errors, read_dump, read_thermo_blocks
+from aiida_lps.engines.lammps.inputs import (
+    DUMP_FILENAME,
+    FINAL_DATA_FILENAME,
+    LOG_FILENAME,
+    MDSettings,
+    part_filename,
+    type_masses,
+)
+from aiida_lps.engines.lammps.outputs import (
+    LammpsError,
+    classify_errors,
+    join_thermo_blocks,
+    join_trajectories,
+    read_dump,
+    read_thermo_blocks,
+)
 from aiida_lps.science.diffusion import (
     analyse_diffusion,
     nernst_einstein_conductivity,
     number_density,
     region_diffusion,
 )
+from aiida_lps.utils.continuation import continuation_parts
 from aiida_lps.utils.structures import structure_from_arrays
 from aiida_lps.utils.validation import analysis_settings
 
@@ -64,24 +79,40 @@ class LammpsMDParser(Parser):
         for block in blocks:
             if not block.finite:
                 return self.exit_codes.ERROR_NAN_ENERGY.format(detail="non-finite value in the thermo output")
-        if "Total wall time" not in log_text or len(blocks) < 2:
-            return self.exit_codes.ERROR_INCOMPLETE_RUN.format(
-                detail=f"{len(blocks)} of 2 thermo blocks and no 'Total wall time' line (time limit or crash?)"
-            )
+        inputs = self.node.inputs
+        parts = continuation_parts(inputs.parent_folder if "parent_folder" in inputs else None)
+        expected_blocks = 1 if parts else 2
+        if "Total wall time" not in log_text or len(blocks) < expected_blocks:
+            detail = f"{len(blocks)} of {expected_blocks} thermo blocks and no 'Total wall time' line"
+            if self.node.exit_status == self.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME.status:
+                return self.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME  # keep the scheduler's diagnosis
+            return self.exit_codes.ERROR_INCOMPLETE_RUN.format(detail=f"{detail} (time limit or crash?)")
 
         settings = MDSettings.from_dict(self.node.inputs.parameters.get_dict())
         analysis = analysis_settings(self.node.inputs.analysis.get_dict() if "analysis" in self.node.inputs else None)
         potential = self.node.inputs.potential
 
-        dump_path = pathlib.Path(retrieved_temporary_folder or "") / DUMP_FILENAME
-        if retrieved_temporary_folder is None or not dump_path.is_file():
-            return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=f"{DUMP_FILENAME} was not retrieved")
+        folder = pathlib.Path(retrieved_temporary_folder or "")
+        names_in_order = [part_filename(DUMP_FILENAME, i) for i in range(parts)] + [DUMP_FILENAME]
+        missing = [name for name in names_in_order if not (folder / name).is_file()]
+        if retrieved_temporary_folder is None or missing:
+            return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=f"{missing} not retrieved")
         expected = settings.production_steps // settings.dump_interval + 1
         try:
-            with dump_path.open() as handle:
-                trajectory = read_dump(handle, expected_frames=expected)
+            pieces = []
+            for name in names_in_order:
+                with (folder / name).open() as handle:
+                    pieces.append(read_dump(handle, expected_frames=None if parts else expected))
+            trajectory = join_trajectories(pieces)
         except ValueError as exception:
             return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=str(exception))
+        if parts:  # equilibration block from the first part's log, production joined over all parts
+            logs = [folder / part_filename(LOG_FILENAME, i) for i in range(parts)]
+            if not all(log.is_file() for log in logs):
+                return self.exit_codes.ERROR_LOG_MISSING
+            earlier = [read_thermo_blocks(log.read_text()) for log in logs]
+            production_parts = [earlier[0][1:], *earlier[1:], blocks]
+            blocks = [earlier[0][0], join_thermo_blocks([b for part in production_parts for b in part[:1]])]
 
         production = blocks[-1]
         self.out("thermo", _array_node(production.columns))

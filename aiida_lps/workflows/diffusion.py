@@ -107,7 +107,7 @@ class DiffusionWorkChain(ProtocolMixin, WorkChain):
         spec.expose_inputs(
             LammpsMDBaseWorkChain,
             namespace="md",
-            exclude=("md.structure", "md.potential", "md.parameters", "md.analysis"),
+            exclude=("lammps.structure", "lammps.potential", "lammps.parameters", "lammps.analysis"),
             namespace_options={"help": "Inputs of the MD runs: code, resources, scheduler options."},
         )
         spec.inputs.validator = _validate_inputs
@@ -150,9 +150,9 @@ class DiffusionWorkChain(ProtocolMixin, WorkChain):
         builder.analysis = orm.Dict(analysis)
         if "supercell_min_width" in inputs:
             builder.supercell_min_width = orm.Float(inputs["supercell_min_width"])
-        builder.md.md.code = code
+        builder.md.lammps.code = code
         if options:
-            builder.md.md.metadata.options = dict(options)
+            builder.md.lammps.metadata.options = dict(options)
         return builder
 
     def setup(self):
@@ -180,11 +180,11 @@ class DiffusionWorkChain(ProtocolMixin, WorkChain):
         parameters = self.inputs.parameters.get_dict()
         for temperature in self.inputs.temperatures.get_list():
             inputs = AttributeDict(self.exposed_inputs(LammpsMDBaseWorkChain, "md"))
-            inputs.md = AttributeDict(inputs.md)
-            inputs.md.structure = self.ctx.supercell
-            inputs.md.potential = self.inputs.potential
-            inputs.md.parameters = orm.Dict({**parameters, "temperature": float(temperature)})
-            inputs.md.analysis = self.ctx.analysis
+            inputs.lammps = AttributeDict(inputs.lammps)
+            inputs.lammps.structure = self.ctx.supercell
+            inputs.lammps.potential = self.inputs.potential
+            inputs.lammps.parameters = orm.Dict({**parameters, "temperature": float(temperature)})
+            inputs.lammps.analysis = self.ctx.analysis
             label = temperature_label(temperature)
             inputs.metadata = {"call_link_label": label}
             node = self.submit(LammpsMDBaseWorkChain, **inputs)

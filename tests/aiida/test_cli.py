@@ -32,7 +32,7 @@ def test_entry_points_are_listed_by_verdi():
     runner = CliRunner()
     workflows = runner.invoke(plugin_list, ["aiida.workflows"])
     assert workflows.exit_code == 0, workflows.output
-    for name in ("lps.diffusion", "lps.lammps.md", "lps.dft", "lps.gpaw.base"):
+    for name in ("lps.diffusion", "lps.lammps.md.base", "lps.dft", "lps.gpaw.base"):
         assert name in workflows.output
     calculations = runner.invoke(plugin_list, ["aiida.calculations"])
     assert "lps.arrhenius" in calculations.output and "lps.lammps.md" in calculations.output

@@ -12,7 +12,16 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ("LammpsError", "ThermoBlock", "Trajectory", "classify_errors", "read_thermo_blocks", "read_dump")
+__all__ = (
+    "LammpsError",
+    "ThermoBlock",
+    "Trajectory",
+    "classify_errors",
+    "read_thermo_blocks",
+    "read_dump",
+    "join_thermo_blocks",
+    "join_trajectories",
+)
 
 
 class LammpsError(enum.Enum):
@@ -149,16 +158,24 @@ def _frames(handle: IO[str]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
             return
         if not line.startswith("ITEM: TIMESTEP"):
             raise ValueError(f"malformed dump: expected 'ITEM: TIMESTEP', got {line.strip()!r}")
-        step = int(handle.readline())
-        handle.readline()  # ITEM: NUMBER OF ATOMS
-        n_atoms = int(handle.readline())
-        box_header = handle.readline().split()
-        bounds = np.array([handle.readline().split() for _ in range(3)], dtype=float)
+        try:
+            step = int(handle.readline())
+            handle.readline()  # ITEM: NUMBER OF ATOMS
+            n_atoms = int(handle.readline())
+            box_header = handle.readline().split()
+            bounds = np.array([handle.readline().split() for _ in range(3)], dtype=float)
+            if bounds.ndim != 2 or bounds.shape[1] < 2:
+                raise ValueError(f"box bounds {bounds.tolist()}")
+            atoms_header = handle.readline()
+            if not atoms_header.endswith("\n"):
+                raise ValueError(f"atoms header {atoms_header!r}")
+        except ValueError as exception:  # a header cut short (a run stopped while writing)
+            raise ValueError(f"truncated dump frame header after {line.strip()!r}: {exception}") from None
         tilts = (0.0, 0.0, 0.0)
         if "xy" in box_header:
             tilts = (bounds[0, 2], bounds[1, 2], bounds[2, 2])
         cell = _box_to_cell(bounds[:, :2], tilts)
-        columns = handle.readline().split()[2:]
+        columns = atoms_header.split()[2:]
         body = "".join(itertools.islice(handle, n_atoms))
         values = np.fromstring(body, sep=" ")
         if values.size != n_atoms * len(columns):
@@ -206,4 +223,44 @@ def read_dump(handle: IO[str], stride: int = 1, expected_frames: int | None = No
         positions = positions[:count].copy() if count < positions.shape[0] // 2 else positions[:count]
     return Trajectory(
         positions=positions, types=types, cells=np.stack(cells), timesteps=np.array(steps, dtype=np.int64)
+    )
+
+
+def join_thermo_blocks(parts: list[ThermoBlock]) -> ThermoBlock:
+    """Join the production thermo blocks of a run and its continuations (in order) into one block.
+
+    Each part's rows from the next part's first ``Step`` on are dropped (the continuation restarted from there).
+    """
+    kept = []
+    for block, following in zip(parts, [*parts[1:], None], strict=True):
+        steps = block.columns["Step"]
+        mask = (
+            steps < following.columns["Step"][0] if following is not None and following.columns["Step"].size else None
+        )
+        kept.append({name: (values if mask is None else values[mask]) for name, values in block.columns.items()})
+    return ThermoBlock({name: np.concatenate([k[name] for k in kept]) for name in parts[-1].columns})
+
+
+def join_trajectories(parts: list[Trajectory]) -> Trajectory:
+    """Join the trajectories of a run and its continuations (in order) into one.
+
+    Each part's frames from the next part's first timestep on are dropped (the continuation restarted from a
+    restart file written at or before the last frame of the part). Unwrapped coordinates continue across parts
+    because the restart file carries the image flags.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    kept = []
+    for part, following in zip(parts, [*parts[1:], None], strict=True):
+        count = (
+            part.timesteps.size if following is None else int(np.searchsorted(part.timesteps, following.timesteps[0]))
+        )
+        kept.append((part, count))
+    if any(not np.array_equal(part.types, parts[0].types) for part in parts):
+        raise ValueError("the parts of the trajectory have different atom types")
+    return Trajectory(
+        positions=np.concatenate([part.positions[:n] for part, n in kept]),
+        types=parts[0].types,
+        cells=np.concatenate([part.cells[:n] for part, n in kept]),
+        timesteps=np.concatenate([part.timesteps[:n] for part, n in kept]),
     )
