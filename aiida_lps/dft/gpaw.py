@@ -156,11 +156,33 @@ class GpawEngine(DftEngine):
 
     @classmethod
     def failure_kind(cls, node: orm.ProcessNode) -> str:
-        """``scf_not_converged`` when ``lps.gpaw.base`` gave up on the SCF, else ``failed``."""
+        """``scf_not_converged`` when the SCF is why ``node`` failed, else ``failed``.
+
+        ``node`` is an ``lps.gpaw.base`` work chain or an ``lps.gpaw`` calculation. When the work chain stopped
+        with a code of :class:`~aiida.engine.BaseRestartWorkChain` (401 maximum iterations, 402 unhandled failure),
+        the cause is read from its last calculation.
+        """
+        from aiida.engine import BaseRestartWorkChain
+
+        from aiida_lps.calculations.gpaw import GpawCalculation
         from aiida_lps.workflows.gpaw_base import GpawBaseWorkChain
 
-        scf = {GpawBaseWorkChain.exit_codes.ERROR_SCF_NOT_CONVERGED.status}
-        return "scf_not_converged" if node.exit_status in scf else "failed"
+        base = BaseRestartWorkChain.exit_codes
+        if isinstance(node, orm.WorkflowNode) and node.exit_status in (
+            base.ERROR_MAXIMUM_ITERATIONS_EXCEEDED.status,
+            base.ERROR_UNHANDLED_FAILURE.status,
+        ):
+            calculations = [child for child in node.called if isinstance(child, orm.CalcJobNode)]
+            if calculations:
+                last = max(calculations, key=lambda child: child.ctime)
+                return cls.failure_kind(last)
+            return "failed"
+        scf = (
+            GpawCalculation.exit_codes.ERROR_SCF_NOT_CONVERGED
+            if isinstance(node, orm.CalcJobNode)
+            else GpawBaseWorkChain.exit_codes.ERROR_SCF_NOT_CONVERGED
+        )
+        return "scf_not_converged" if node.exit_status == scf.status else "failed"
 
 
 _XCH_OVERRIDE_KEYS = ("nbands",)
