@@ -8,15 +8,14 @@ from typing import Any
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 
-from aiida_lps.dft.base import DftEngine, register_engine
-from aiida_lps.dft.gpaw_setups import basis_for_structure, setups_for_structure
+from aiida_lps.dft.base import DftEngine
+from aiida_lps.dft.gpaw_setups import add_core_hole_setup, basis_for_structure, setups_for_structure
 from aiida_lps.dft.protocol_file import available_protocols, protocol_inputs
 from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
 
 __all__ = ("GpawEngine",)
 
 
-@register_engine
 class GpawEngine(DftEngine):
     """GPAW (PAW, plane waves or LCAO); runs here and on clusters through the ``gpaw`` command."""
 
@@ -91,7 +90,9 @@ class GpawEngine(DftEngine):
         cls, element: str, protocol: str | None = None, overrides: Mapping[str, Any] | None = None
     ) -> dict[str, orm.Data]:
         """Generate the full 1s-hole dataset of ``element`` for the protocol's functional (calcfunction
-        ``generate_core_hole_setup``, so the dataset has provenance); returns ``{"setup": JthXmlData}``."""
+        ``generate_core_hole_setup``, so the dataset has provenance) and add it to the family of generated 1s-hole
+        datasets (``gpaw-core-hole/gpaw-<version>/1s/<XC>``) if that has none for ``element`` yet; returns
+        ``{"setup": JthXmlData}``."""
         from aiida_lps.calcfunctions.xas import generate_core_hole_setup
 
         rest = {key: value for key, value in (overrides or {}).items() if key not in _XCH_OVERRIDE_KEYS}
@@ -99,6 +100,7 @@ class GpawEngine(DftEngine):
         setup = generate_core_hole_setup(
             element=orm.Str(element), xc=orm.Str(xc), metadata={"call_link_label": "core_hole_setup"}
         )
+        add_core_hole_setup(setup, xc)
         return {"setup": setup}
 
     @classmethod
