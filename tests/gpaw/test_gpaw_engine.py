@@ -167,7 +167,7 @@ def test_killed_relaxation_continues_from_last_structure(aiida_localhost, gpaw_c
     structure = reference_structure("Li2S", primitive=True)
     atoms = structure.get_ase()
     atoms.positions[0] += [0.1, -0.06, 0.04]
-    overrides = {**TINY, "relax": {"fmax": 0.1, "steps": 30}}
+    overrides = {**TINY, "relax": {"fmax": 0.25, "steps": 30}}  # loose: a few steps in all
     builder = get_engine("gpaw").get_builder("relax", orm.StructureData(ase=atoms), code.store(), "fast", overrides)
     _, node = run_get_node(builder)
     calcs = sorted(node.called, key=lambda n: n.ctime)
@@ -177,4 +177,4 @@ def test_killed_relaxation_continues_from_last_structure(aiida_localhost, gpaw_c
     moved = np.linalg.norm(calcs[0].outputs.structure.get_ase().positions[0] - atoms.positions[0])
     assert moved > 1e-3  # the killed run got somewhere, and the second run starts there
     assert node.is_finished_ok, node.exit_message
-    assert len(calcs) == 2 and np.abs(node.outputs.forces.get_array("forces")).max() < 0.1
+    assert len(calcs) == 2 and np.abs(node.outputs.forces.get_array("forces")).max() < 0.25
