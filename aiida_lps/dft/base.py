@@ -18,12 +18,13 @@ properties     Dict            ``fermi_energy`` (eV), ``converged_electronic`` a
 from __future__ import annotations
 
 import abc
-import importlib
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from aiida import orm
 from aiida.engine import ProcessBuilder
+
+from aiida_lps.dft.registry import get_engine, register_engine, validate_engine_port
 
 __all__ = (
     "COMMON_OUTPUTS",
@@ -64,10 +65,6 @@ class ScfNotConvergedError(XchError):
 
 class NoCoreLevelError(XchError):
     """The engine (or the chosen pseudopotential) has no 1s core level for the absorbing element."""
-
-
-_REGISTRY: dict[str, type[DftEngine]] = {}
-_IMPLEMENTATIONS = ("aiida_lps.dft.gpaw", "aiida_lps.dft.vasp")
 
 
 class DftEngine(abc.ABC):
@@ -170,32 +167,3 @@ class DftEngine(abc.ABC):
         """Raise ``ValueError`` if ``task`` is not one of :data:`TASKS`."""
         if task not in TASKS:
             raise ValueError(f"unknown DFT task {task!r}; available: {TASKS}")
-
-
-def register_engine(engine: type[DftEngine]) -> type[DftEngine]:
-    """Class decorator that makes an engine available under ``engine.name``."""
-    _REGISTRY[engine.name] = engine
-    return engine
-
-
-def get_engine(name: str) -> type[DftEngine]:
-    """Return the engine registered under ``name`` (``gpaw`` or ``vasp``)."""
-    for module in _IMPLEMENTATIONS:  # importing an implementation registers it
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exception:
-            if exception.name != module:
-                raise
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown DFT engine {name!r}; available: {sorted(_REGISTRY)}") from None
-
-
-def validate_engine_port(value, _) -> str | None:
-    """Port validator of an ``engine`` input (``orm.Str``): a message naming the unknown engine, else ``None``."""
-    try:
-        get_engine(value.value)
-    except ValueError as exception:
-        return str(exception)
-    return None

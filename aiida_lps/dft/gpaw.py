@@ -8,15 +8,14 @@ from typing import Any
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 
-from aiida_lps.dft.base import DftEngine, register_engine
-from aiida_lps.dft.gpaw_setups import basis_for_structure, setups_for_structure
+from aiida_lps.dft.base import DftEngine
+from aiida_lps.dft.gpaw_setups import add_core_hole_setup, basis_for_structure, setups_for_structure
 from aiida_lps.dft.protocol_file import available_protocols, protocol_inputs
 from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
 
 __all__ = ("GpawEngine",)
 
 
-@register_engine
 class GpawEngine(DftEngine):
     """GPAW (PAW, plane waves or LCAO); runs here and on clusters through the ``gpaw`` command."""
 
@@ -91,7 +90,9 @@ class GpawEngine(DftEngine):
         cls, element: str, protocol: str | None = None, overrides: Mapping[str, Any] | None = None
     ) -> dict[str, orm.Data]:
         """Generate the full 1s-hole dataset of ``element`` for the protocol's functional (calcfunction
-        ``generate_core_hole_setup``, so the dataset has provenance); returns ``{"setup": JthXmlData}``."""
+        ``generate_core_hole_setup``, so the dataset has provenance) and add it to the family of generated 1s-hole
+        datasets (``gpaw-core-hole/gpaw-<version>/1s/<XC>``) if that has none for ``element`` yet; returns
+        ``{"setup": JthXmlData}``."""
         from aiida_lps.calcfunctions.xas import generate_core_hole_setup
 
         rest = {key: value for key, value in (overrides or {}).items() if key not in _XCH_OVERRIDE_KEYS}
@@ -99,6 +100,7 @@ class GpawEngine(DftEngine):
         setup = generate_core_hole_setup(
             element=orm.Str(element), xc=orm.Str(xc), metadata={"call_link_label": "core_hole_setup"}
         )
+        add_core_hole_setup(setup, xc)
         return {"setup": setup}
 
     @classmethod
@@ -156,11 +158,33 @@ class GpawEngine(DftEngine):
 
     @classmethod
     def failure_kind(cls, node: orm.ProcessNode) -> str:
-        """``scf_not_converged`` when ``lps.gpaw.base`` gave up on the SCF, else ``failed``."""
+        """``scf_not_converged`` when the SCF is why ``node`` failed, else ``failed``.
+
+        ``node`` is an ``lps.gpaw.base`` work chain or an ``lps.gpaw`` calculation. When the work chain stopped
+        with a code of :class:`~aiida.engine.BaseRestartWorkChain` (401 maximum iterations, 402 unhandled failure),
+        the cause is read from its last calculation.
+        """
+        from aiida.engine import BaseRestartWorkChain
+
+        from aiida_lps.calculations.gpaw import GpawCalculation
         from aiida_lps.workflows.gpaw_base import GpawBaseWorkChain
 
-        scf = {GpawBaseWorkChain.exit_codes.ERROR_SCF_NOT_CONVERGED.status}
-        return "scf_not_converged" if node.exit_status in scf else "failed"
+        base = BaseRestartWorkChain.exit_codes
+        if isinstance(node, orm.WorkflowNode) and node.exit_status in (
+            base.ERROR_MAXIMUM_ITERATIONS_EXCEEDED.status,
+            base.ERROR_UNHANDLED_FAILURE.status,
+        ):
+            calculations = [child for child in node.called if isinstance(child, orm.CalcJobNode)]
+            if calculations:
+                last = max(calculations, key=lambda child: child.ctime)
+                return cls.failure_kind(last)
+            return "failed"
+        scf = (
+            GpawCalculation.exit_codes.ERROR_SCF_NOT_CONVERGED
+            if isinstance(node, orm.CalcJobNode)
+            else GpawBaseWorkChain.exit_codes.ERROR_SCF_NOT_CONVERGED
+        )
+        return "scf_not_converged" if node.exit_status == scf.status else "failed"
 
 
 _XCH_OVERRIDE_KEYS = ("nbands",)

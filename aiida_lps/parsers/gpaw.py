@@ -22,13 +22,15 @@ class GpawParser(Parser):
     """Read the runner's JSON results; map failures to exit codes while keeping what was computed."""
 
     def parse(self, **kwargs) -> ExitCode | None:
-        """Parse ``results.json``."""
+        """Parse ``results.json``, or ``progress.json`` of a run that stopped before its final record."""
         names = self.retrieved.base.repository.list_object_names()
         if runner.RESULTS not in names:
+            if runner.PROGRESS in names:
+                return self._parse_interrupted()
             stderr = self.node.get_scheduler_stderr() or ""
             if any(marker in stderr for marker in _MISSING_EXECUTABLE) and runner.LOG not in names:
                 return self.exit_codes.ERROR_EXECUTABLE_NOT_FOUND.format(detail=stderr.strip()[-300:])
-            return self.exit_codes.ERROR_OUTPUT_MISSING
+            return self._scheduler_exit_code() or self.exit_codes.ERROR_OUTPUT_MISSING
         try:
             results = json.loads(self.retrieved.base.repository.get_object_content(runner.RESULTS))
         except json.JSONDecodeError as exception:
@@ -75,6 +77,28 @@ class GpawParser(Parser):
             return self.exit_codes.ERROR_GPAW.format(detail=f"{error}: {results.get('message', '')}")
         if task == "relax" and not results.get("relax_converged", False):
             return self.exit_codes.ERROR_RELAX_NOT_CONVERGED.format(steps=results.get("relax_steps"))
+        return None
+
+    def _parse_interrupted(self) -> ExitCode:
+        """A run killed before ``results.json``: output the last structure of a relaxation; keep the scheduler's
+        exit code (e.g. 120, out of walltime) when it detected one, else ``ERROR_INCOMPLETE_RUN``."""
+        try:
+            progress = json.loads(self.retrieved.base.repository.get_object_content(runner.PROGRESS))
+        except json.JSONDecodeError as exception:
+            return self.exit_codes.ERROR_OUTPUT_MALFORMED.format(detail=f"{runner.PROGRESS}: {exception}")
+        if progress.get("task") == "relax" and progress.get("structure"):
+            self.out("structure", self._structure(progress["structure"]))
+        steps = progress.get("relax_steps", 0)
+        return self._scheduler_exit_code() or self.exit_codes.ERROR_INCOMPLETE_RUN.format(steps=steps)
+
+    def _scheduler_exit_code(self) -> ExitCode | None:
+        """The exit code the scheduler output parser already set on the node (aiida-core's 1xx range), if any."""
+        status = self.node.exit_status
+        if status is None or not 100 <= status < 200:
+            return None
+        for exit_code in self.exit_codes.values():
+            if exit_code.status == status:
+                return exit_code
         return None
 
     def _structure(self, data: dict) -> orm.StructureData:

@@ -1,4 +1,4 @@
-"""``lps.gpaw.base``: restart wrapper of ``lps.gpaw`` (safer density mixing once after an unconverged SCF)."""
+"""``lps.gpaw.base``: restart wrapper of ``lps.gpaw`` (safer mixing, continued relaxations, interrupted runs)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ __all__ = ("GpawBaseWorkChain",)
 
 
 class GpawBaseWorkChain(BaseRestartWorkChain):
-    """Run :class:`GpawCalculation`; an SCF that does not converge is retried once with safer mixing.
+    """Run :class:`GpawCalculation` and restart it where a restart can help.
 
-    A relaxation that ran out of steps restarts from its last structure once. Missing executables and malformed
-    output are not retried.
+    An SCF that does not converge is retried once with safer mixing; a relaxation that ran out of steps continues
+    once from its last structure; a run stopped by the scheduler's walltime (or killed before its final record)
+    continues from its last structure (relaxation) or is run again (single point). Missing executables, malformed
+    output and GPAW errors are not retried. The exit codes of :class:`~aiida.engine.BaseRestartWorkChain` keep their
+    meaning (401: maximum iterations exceeded, 402: a failure no handler recognised, twice).
     """
 
     _process_class = GpawCalculation
@@ -29,9 +32,11 @@ class GpawBaseWorkChain(BaseRestartWorkChain):
         spec.expose_outputs(GpawCalculation)
         spec.outline(cls.setup, while_(cls.should_run_process)(cls.run_process, cls.inspect_process), cls.results)
         spec.inputs["max_iterations"].default = lambda: orm.Int(3)
-        spec.exit_code(401, "ERROR_SCF_NOT_CONVERGED", message="The SCF did not converge, also with safer mixing.")
-        spec.exit_code(402, "ERROR_UNRECOVERABLE", message="GPAW failed in a way a retry cannot fix: {detail}")
-        spec.exit_code(403, "ERROR_RELAX_NOT_CONVERGED", message="The relaxation did not converge after a restart.")
+        spec.exit_code(
+            310, "ERROR_KNOWN_UNRECOVERABLE_FAILURE", message="GPAW failed in a way a restart cannot fix: {detail}"
+        )
+        spec.exit_code(410, "ERROR_SCF_NOT_CONVERGED", message="The SCF did not converge, also with safer mixing.")
+        spec.exit_code(500, "ERROR_RELAX_NOT_CONVERGED", message="The relaxation did not converge after a restart.")
 
     def setup(self):
         """Prepare the inputs of the first calculation."""
@@ -48,9 +53,32 @@ class GpawBaseWorkChain(BaseRestartWorkChain):
             GpawCalculation.exit_codes.ERROR_GPAW,
         ],
     )
-    def handle_fatal(self, node):
-        """Stop at once: these failures repeat on a retry."""
-        return ProcessHandlerReport(True, self.exit_codes.ERROR_UNRECOVERABLE.format(detail=node.exit_message))
+    def handle_known_unrecoverable(self, node):
+        """Stop at once: these failures repeat on a restart."""
+        self.report(f"{node.process_label}<{node.pk}> failed with [{node.exit_status}]: not restarting")
+        return ProcessHandlerReport(
+            True, self.exit_codes.ERROR_KNOWN_UNRECOVERABLE_FAILURE.format(detail=node.exit_message)
+        )
+
+    @process_handler(
+        priority=550,
+        exit_codes=[
+            GpawCalculation.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME,
+            GpawCalculation.exit_codes.ERROR_INCOMPLETE_RUN,
+        ],
+    )
+    def handle_interrupted(self, node):
+        """Continue a relaxation from the last structure it reached; run a single point again from the start.
+
+        GPAW's runner writes no ``.gpw`` restart file, so an interrupted SCF starts again from scratch.
+        """
+        if "structure" in node.outputs:
+            self.ctx.inputs.structure = node.outputs.structure
+            action = "continuing from its last structure"
+        else:
+            action = "running it again from the start"
+        self.report(f"{node.process_label}<{node.pk}> was interrupted [{node.exit_status}]: {action}")
+        return ProcessHandlerReport(True)
 
     @process_handler(priority=500, exit_codes=GpawCalculation.exit_codes.ERROR_SCF_NOT_CONVERGED)
     def handle_scf(self, node):

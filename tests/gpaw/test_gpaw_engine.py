@@ -66,7 +66,7 @@ def test_single_point_beta_li3ps4(gpaw_code, reference_structure):
 
 @pytest.mark.gpaw
 def test_scf_failure_retried_with_safer_mixing(gpaw_code, reference_structure):
-    """An SCF capped at 3 iterations fails (310); the restart work chain converges it with safer mixing."""
+    """An SCF capped at 3 iterations fails (410); the restart work chain converges it with safer mixing."""
     engine = get_engine("gpaw")
     structure = reference_structure("Li2S", primitive=True)
     builder = engine.get_builder(
@@ -116,7 +116,7 @@ def test_lcao_protocol_single_point(gpaw_code, reference_structure):
 
 @pytest.mark.gpaw
 def test_relax_out_of_steps_continues_from_last_structure(gpaw_code, reference_structure):
-    """A relaxation stopped after one step (311) continues once from its last structure, then reports 403."""
+    """A relaxation stopped after one step (500) continues once from its last structure, then reports 500."""
     structure = reference_structure("Li2S", primitive=True)
     atoms = structure.get_ase()
     atoms.positions[0] += [0.15, -0.1, 0.05]
@@ -124,16 +124,57 @@ def test_relax_out_of_steps_continues_from_last_structure(gpaw_code, reference_s
     overrides = {**TINY, "relax": {"fmax": 0.001, "steps": 1}}
     _, node = run_get_node(engine.get_builder("relax", orm.StructureData(ase=atoms), gpaw_code, "fast", overrides))
     calcs = sorted(node.called, key=lambda n: n.ctime)
-    assert [c.exit_status for c in calcs] == [311, 311]
+    relax_failed = GpawCalculation.exit_codes.ERROR_RELAX_NOT_CONVERGED.status
+    assert [c.exit_status for c in calcs] == [relax_failed, relax_failed]
     assert node.exit_status == GpawBaseWorkChain.exit_codes.ERROR_RELAX_NOT_CONVERGED.status
     assert calcs[1].inputs.structure.uuid == calcs[0].outputs.structure.uuid
     assert "energy" in calcs[1].outputs  # what was computed is kept
 
 
 def test_missing_gpaw_executable(aiida_localhost, reference_structure):
-    """A gpaw code whose executable does not exist: 301, and the restart work chain does not retry it."""
+    """A gpaw code whose executable does not exist: 301, and the restart work chain does not retry it (310)."""
     code = orm.InstalledCode(label="no-gpaw", computer=aiida_localhost, filepath_executable="/nonexistent/bin/gpaw")
     builder = get_engine("gpaw").get_builder("single_point", reference_structure("Li2S", primitive=True), code.store())
     _, node = run_get_node(builder)
     assert [c.exit_status for c in node.called] == [GpawCalculation.exit_codes.ERROR_EXECUTABLE_NOT_FOUND.status]
-    assert node.exit_status == GpawBaseWorkChain.exit_codes.ERROR_UNRECOVERABLE.status
+    assert node.exit_status == GpawBaseWorkChain.exit_codes.ERROR_KNOWN_UNRECOVERABLE_FAILURE.status
+
+
+_KILL_FIRST_RUN = """#!/bin/bash
+# Stands in for a scheduler that kills the job at its walltime: the first run is killed (SIGKILL) as soon as the
+# runner has recorded one relaxation step; later runs go through.
+if [ -e "{marker}" ]; then exec "{gpaw}" "$@"; fi
+touch "{marker}"
+"{gpaw}" "$@" &
+pid=$!
+for _ in $(seq 1200); do
+    if grep -qs '"relax_steps": [1-9]' progress.json; then kill -9 $pid; exit 137; fi
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.05
+done
+wait $pid
+"""
+
+
+@pytest.mark.gpaw
+def test_killed_relaxation_continues_from_last_structure(aiida_localhost, gpaw_code, reference_structure, tmp_path):
+    """A relaxation killed mid-run (no results.json): its progress record is retrieved and parsed (350, with the
+    last structure), and the restart work chain continues from that structure to a converged relaxation."""
+    script = tmp_path / "gpaw-killed-once"
+    script.write_text(_KILL_FIRST_RUN.format(marker=tmp_path / "killed", gpaw=gpaw_code.filepath_executable))
+    script.chmod(0o755)
+    code = orm.InstalledCode(label="gpaw-killed-once", computer=aiida_localhost, filepath_executable=str(script))
+    structure = reference_structure("Li2S", primitive=True)
+    atoms = structure.get_ase()
+    atoms.positions[0] += [0.1, -0.06, 0.04]
+    overrides = {**TINY, "relax": {"fmax": 0.25, "steps": 30}}  # loose: a few steps in all
+    builder = get_engine("gpaw").get_builder("relax", orm.StructureData(ase=atoms), code.store(), "fast", overrides)
+    _, node = run_get_node(builder)
+    calcs = sorted(node.called, key=lambda n: n.ctime)
+    assert calcs[0].exit_status == GpawCalculation.exit_codes.ERROR_INCOMPLETE_RUN.status
+    assert "results.json" not in calcs[0].outputs.retrieved.base.repository.list_object_names()
+    assert calcs[1].inputs.structure.uuid == calcs[0].outputs.structure.uuid
+    moved = np.linalg.norm(calcs[0].outputs.structure.get_ase().positions[0] - atoms.positions[0])
+    assert moved > 1e-3  # the killed run got somewhere, and the second run starts there
+    assert node.is_finished_ok, node.exit_message
+    assert len(calcs) == 2 and np.abs(node.outputs.forces.get_array("forces")).max() < 0.25

@@ -54,9 +54,9 @@ def dummy_code(aiida_localhost) -> orm.InstalledCode:
 
 
 def test_engine_is_registered_with_the_common_tasks():
-    from aiida_lps.dft.base import _REGISTRY
+    from aiida_lps.dft import get_engine
 
-    assert _REGISTRY["vasp"] is VaspEngine
+    assert get_engine("vasp") is VaspEngine  # the `aiida_lps.dft.engines` entry point
     assert settings.TASKS == TASKS
     assert set(VaspEngine.get_available_protocols()) == {"fast", "moderate", "precise"}
     assert "Guo et al. (2022)" in VaspEngine.get_available_protocols()["moderate"]["description"]

@@ -2,7 +2,10 @@
 
 Reads ``structure.json`` (ASE), ``parameters.json`` and the PAW datasets in ``setups/``; runs a single point or a
 relaxation; writes ``results.json`` (energies eV, forces eV/Å, stress eV/Å³ in ASE's convention, Fermi level eV,
-convergence flags, final structure) and keeps GPAW's text log in ``gpaw.txt``. GPAW looks for datasets only in
+convergence flags, final structure) and keeps GPAW's text log in ``gpaw.txt``. ``results.json`` is the final
+record, written last; while running, ``progress.json`` holds the last state reached (``started``, ``relax_steps`` and
+the last structure of a relaxation, rewritten atomically after every step), so a job killed by the scheduler still
+leaves where it stopped. GPAW looks for datasets only in
 ``setups/`` so that the datasets used are exactly the ones recorded as inputs.
 
 ``parameters.json``::
@@ -25,11 +28,15 @@ import time
 import traceback
 
 RESULTS = "results.json"
+PROGRESS = "progress.json"
 LOG = "gpaw.txt"
 
 
-def _write(results: dict) -> None:
-    pathlib.Path(RESULTS).write_text(json.dumps(results, indent=1))
+def _write(results: dict, name: str = RESULTS) -> None:
+    """Write ``name`` atomically (a temporary file renamed over it), so a kill never leaves half a record."""
+    temporary = pathlib.Path(f".{name}.tmp")
+    temporary.write_text(json.dumps(results, indent=1))
+    temporary.replace(name)
 
 
 def _atoms_dict(atoms) -> dict:
@@ -82,6 +89,7 @@ def main() -> int:
     xas = parameters.get("xas")
     results: dict = {"task": task, "gpaw_version": gpaw.__version__, "error": None}
     start = time.time()
+    _write({"task": task, "started": True, "relax_steps": 0}, PROGRESS)
     try:
         atoms.calc = _calculator(parameters, legacy=xas is not None)
         if xas is not None and xas.get("fixmagmom"):  # XCH: keep the excited electron's moment of 1 (spin 0)
@@ -96,6 +104,15 @@ def main() -> int:
             relax = parameters.get("relax", {})
             target = FrechetCellFilter(atoms) if relax.get("cell") else atoms
             optimizer = getattr(optimize, relax.get("optimizer", "BFGS"))(target, logfile="relax.log")
+
+            def record_progress():
+                _write(
+                    {"task": task, "started": True, "relax_steps": int(optimizer.nsteps),
+                     "structure": _atoms_dict(atoms)},
+                    PROGRESS,
+                )  # fmt: skip
+
+            optimizer.attach(record_progress, interval=1)
             converged = optimizer.run(fmax=relax.get("fmax", 0.02), steps=relax.get("steps", 100))
             results["relax_converged"] = bool(converged)
             results["relax_steps"] = int(optimizer.get_number_of_steps())
