@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import ase.build
+import ase.io
 import numpy as np
 import pytest
 
@@ -38,10 +39,6 @@ def test_md_settings_validation(changes, fragment):
 
 def test_triclinic_data_file_round_trip():
     """A triclinic cell read back from the data file has the same cell shape, species and geometry."""
-    import io
-
-    import ase.io
-
     atoms = ase.build.bulk("Li", "bcc", a=3.5).repeat((2, 2, 2))  # rhombohedral primitive cell: triclinic
     atoms.symbols[[1, 4]] = "S"
     atoms.rattle(0.05, seed=1)
