@@ -29,7 +29,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from bench_snap_vs_pod import md_speed  # noqa: E402
+from benchlib import md_speed, one_thread  # noqa: E402
 
 from aiida_lps.structures.reference import load_structure  # noqa: E402
 
@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="benchmarks/data/beta_li3ps4_gpaw_pbe.xyz")
     parser.add_argument("--no-pod", action="store_true", help="SNAP points only")
     args = parser.parse_args()
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    one_thread()  # the fit on one core (an environment variable set here would come after NumPy's import)
     from aiida_lps.engines.lammps.mlip import fit as mlip_fit
 
     frames = ase.io.read(args.dataset, index=":", format="extxyz")
@@ -122,7 +122,7 @@ def main() -> None:
     for name in files:
         lines = [line.replace(name, str(folder / name)) for line in lines]
     big = AseAtomsAdaptor.get_atoms(load_structure("beta-Li3PS4")).repeat((1, 2, 2))
-    speed = md_speed(lines, big, steps=200, repeats=1, workdir=folder)
+    speed = md_speed(lines, big, ELEMENTS, steps=200, repeats=3, workdir=folder)
     print(f"MD speed: {speed:.0f} atom-steps/s (128 atoms, 1 core; shared machine: noisy)")
 
 

@@ -1,17 +1,20 @@
 #!/usr/bin/env python
 """Benchmark: wall time of ``lps.diffusion`` (one temperature) against the same LAMMPS input run by hand.
 
-    python benchmarks/bench_workflow_overhead.py [--repeat 10] [--steps 20000]
+    python benchmarks/bench_workflow_overhead.py [--repeat 10] [--steps 20000] [--pairs 3]
 
 Needs a loaded profile (``AIIDA_PATH`` as set by scripts/run-main.sh) with the ``lmp@localhost`` code. The
 MD is Lennard-Jones argon (4·repeat³ atoms); both runs use the identical script and data file written by the
-LAMMPS adapter. Prints both wall times and their ratio (goal: <= 1.10 for a ~1-minute MD).
+LAMMPS adapter. ``--pairs`` pairs of runs, interleaved, with the order alternating (hand first, then workflow first,
+…) so that drifts of the shared machine hit both alike. Prints every pair, the medians and the ratio of the medians
+(goal: <= 1.10 for a ~1-minute MD).
 """
 
 from __future__ import annotations
 
 import argparse
 import pathlib
+import statistics
 import subprocess
 import tempfile
 import time
@@ -30,6 +33,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--code", default="lmp@localhost")
+    parser.add_argument("--pairs", type=int, default=3, help="interleaved (hand, workflow) pairs, order alternating")
     args = parser.parse_args()
     load_profile()
     code = orm.load_code(args.code)
@@ -45,19 +49,6 @@ def main() -> None:
     }
     settings = MDSettings(temperature=94.4, **md)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = pathlib.Path(tmp)
-        (folder / DATA_FILENAME).write_text(write_data_file(atoms, potential.elements))
-        (folder / "input.in").write_text(md_script(settings, potential.lammps_commands()))
-        start = time.perf_counter()
-        subprocess.run(
-            [str(code.filepath_executable), "-in", "input.in", "-log", "log.lammps"],
-            cwd=folder,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        by_hand = time.perf_counter() - start
-
     builder = DiffusionWorkChain.get_builder_from_protocol(
         code,
         orm.StructureData(ase=atoms),
@@ -68,14 +59,43 @@ def main() -> None:
         species="Ar",
         charge=0.0,
     )
-    start = time.perf_counter()
-    _, node = run_get_node(builder)
-    workflow = time.perf_counter() - start
-    assert node.is_finished_ok, node.exit_message
+
+    def by_hand() -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = pathlib.Path(tmp)
+            (folder / DATA_FILENAME).write_text(write_data_file(atoms, potential.elements))
+            (folder / "input.in").write_text(md_script(settings, potential.lammps_commands()))
+            start = time.perf_counter()
+            subprocess.run(
+                [str(code.filepath_executable), "-in", "input.in", "-log", "log.lammps"],
+                cwd=folder,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            return time.perf_counter() - start
+
+    def workflow() -> float:
+        start = time.perf_counter()
+        _, node = run_get_node(builder)
+        wall = time.perf_counter() - start
+        assert node.is_finished_ok, node.exit_message
+        return wall
+
     print(f"atoms: {len(atoms)}, MD steps: {settings.equilibration_steps + settings.production_steps}")
-    print(f"LAMMPS by hand      : {by_hand:8.2f} s")
-    print(f"lps.diffusion (1 T) : {workflow:8.2f} s")
-    print(f"ratio               : {workflow / by_hand:8.3f}")
+    hand_times, workflow_times = [], []
+    for pair in range(args.pairs):
+        order = (by_hand, workflow) if pair % 2 == 0 else (workflow, by_hand)
+        walls = {run.__name__: run() for run in order}
+        hand_times.append(walls["by_hand"])
+        workflow_times.append(walls["workflow"])
+        print(
+            f"pair {pair + 1} ({order[0].__name__} first): by hand {walls['by_hand']:8.2f} s, "
+            f"lps.diffusion {walls['workflow']:8.2f} s, ratio {walls['workflow'] / walls['by_hand']:.3f}"
+        )
+    hand, flow = statistics.median(hand_times), statistics.median(workflow_times)
+    print(f"LAMMPS by hand      : median {hand:8.2f} s (min {min(hand_times):.2f}, max {max(hand_times):.2f})")
+    print(f"lps.diffusion (1 T) : median {flow:8.2f} s (min {min(workflow_times):.2f}, max {max(workflow_times):.2f})")
+    print(f"ratio of medians    : {flow / hand:8.3f}")
 
 
 if __name__ == "__main__":

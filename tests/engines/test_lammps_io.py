@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import ase.build
+import ase.io
 import numpy as np
 import pytest
 
@@ -37,10 +38,21 @@ def test_md_settings_validation(changes, fragment):
 
 
 def test_triclinic_data_file_round_trip():
-    """A triclinic cell is written in LAMMPS's convention with the same volume and atom count."""
-    atoms = ase.build.bulk("Li", "bcc", a=3.5).repeat((2, 2, 2))
+    """A triclinic cell read back from the data file has the same cell shape, species and geometry."""
+    atoms = ase.build.bulk("Li", "bcc", a=3.5).repeat((2, 2, 2))  # rhombohedral primitive cell: triclinic
+    atoms.symbols[[1, 4]] = "S"
+    atoms.rattle(0.05, seed=1)
     text = write_data_file(atoms, ["Li", "S"])
     assert "2 atom types" in text and "xy xz yz" in text and f"{len(atoms)} atoms" in text
+    back = ase.io.read(
+        io.StringIO(text), format="lammps-data", atom_style="atomic", units="metal", Z_of_type={1: 3, 2: 16}
+    )
+    # the cell is rotated into LAMMPS's upper-triangular frame: lengths, angles and fractional coordinates survive
+    np.testing.assert_allclose(back.cell.cellpar(), atoms.cell.cellpar(), atol=1e-5)
+    assert back.get_chemical_symbols() == atoms.get_chemical_symbols()
+    np.testing.assert_allclose(back.get_all_distances(mic=True), atoms.get_all_distances(mic=True), atol=1e-5)
+    frac_diff = back.get_scaled_positions(wrap=False) - atoms.get_scaled_positions(wrap=False)
+    np.testing.assert_allclose(frac_diff - np.round(frac_diff), 0.0, atol=1e-6)
     with pytest.raises(ValueError, match="no LAMMPS atom type"):
         write_data_file(atoms, ["S"])
 

@@ -7,6 +7,7 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
+from aiida_lps.calculations.mlip_exploration import GammaExplorationCalculation
 from aiida_lps.calculations.mlip_training import MlipTrainingCalculation
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.workflows.active_learning import ActiveLearningWorkChain
@@ -80,8 +81,12 @@ def test_two_iterations_with_gpaw_labels(gpaw_code, lammps_code, python_code, re
     assert potential.pair_style.endswith(model) and results["active_set"].base.attributes.get("model") == model
     assert ("lps.snapcoeff" if model == "snap" else "lps_coefficients.pod") in potential.filenames
     explored = [entry for entry in metrics["iterations"] if entry["iteration"] > 0]
-    # either two full iterations ran, or the loop converged (nothing above γ_select) earlier
+    # the first fit is always explored; then either two full iterations ran, or the loop converged earlier
+    assert explored and all(entry["runs_failed"] == 0 for entry in explored)
     assert metrics["n_iterations"] == 2 or metrics["converged"]
+    explorations = [n for n in node.called if n.process_class is GammaExplorationCalculation]
+    assert len(explorations) == len(explored)  # one temperature x one strain per iteration
+    assert all(n.is_finished_ok and n.outputs.results["n_frames"] > 0 for n in explorations)
     assert all("max_gamma" in entry and "n_selected" in entry for entry in explored)
     assert [entry["gamma_break"] for entry in explored] == [10.0, 5.0][: len(explored)]
     n_added = sum(entry.get("n_labelled", 0) for entry in explored)

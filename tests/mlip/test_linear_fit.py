@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aiida_lps.science.mlip.linear import ConfigurationData, FitWeights, UnderdeterminedFitError, fit, metrics
-from aiida_lps.science.mlip.sampling import perturbed_copies, split_indices
+from aiida_lps.science.mlip.sampling import _min_distance, perturbed_copies, split_indices
 
 
 def _synthetic(n_configs: int, n_features: int, theta: np.ndarray, seed: int = 0, noise: float = 0.0):
@@ -68,10 +68,27 @@ def test_noisy_fit_errors_match_noise_and_split_is_90_10():
 
 
 def test_perturbed_copies_respect_minimum_distance():
+    # atoms 1.75 Å apart: a rattle of 0.2 Å often pushes them under 1.7 Å, so rejection has to happen
     cell = np.eye(3) * 4.0
-    positions = np.array([[0, 0, 0], [2, 2, 2.0]])
-    copies = perturbed_copies(positions, cell, 5, rattle=0.2, strain=0.05, seed=1, min_distance=1.5)
+    positions = np.array([[0, 0, 0], [1.75, 0, 0], [2.0, 2.0, 2.0]])
+    unfiltered = perturbed_copies(positions, cell, 40, rattle=0.2, strain=0.05, seed=1)
+    assert min(_min_distance(*copy) for copy in unfiltered) < 1.7  # the filter below is not vacuous
+    copies = perturbed_copies(positions, cell, 5, rattle=0.2, strain=0.05, seed=1, min_distance=1.7)
     assert len(copies) == 5
     for new_positions, new_cell in copies:
         assert np.abs(new_cell - cell).max() <= 0.05 * 4.0 + 1e-12
         assert not np.allclose(new_positions, positions)
+        assert _min_distance(new_positions, new_cell) >= 1.7
+
+
+def test_perturbed_copies_raise_when_the_minimum_distance_cannot_be_met():
+    cell = np.eye(3) * 4.0
+    positions = np.array([[0, 0, 0], [1.0, 0, 0]])  # 1.0 Å apart, minimum asked 2.0 Å
+    with pytest.raises(ValueError, match="closer than min_distance = 2.0"):
+        perturbed_copies(positions, cell, 3, rattle=0.05, strain=0.01, seed=0, min_distance=2.0)
+
+
+def test_min_distance_counts_periodic_images():
+    cell = np.eye(3) * 4.0
+    positions = np.array([[0.2, 0, 0], [3.9, 0, 0]])  # 3.7 Å apart in the cell, 0.3 Å through the boundary
+    assert _min_distance(positions, cell) == pytest.approx(0.3)

@@ -75,9 +75,11 @@ def test_select_add_picks_owners_and_skips_interpolating_candidates():
     twin = {"Li": far["Li"] * (1 + 1e-9)}  # near-duplicate of `far`
     other = {"Li": np.hstack([np.ones((2, 1)), -rng.normal(size=(2, 3)) * 20])}
     result = select_add(active, [inside, far, twin, other], gammas=np.array([0.9, 30.0, 30.0, 25.0]))
+    assert result.selected, "extrapolating candidates must be selected"
     assert 0 not in result.selected
-    assert not {1, 2} <= set(result.selected)  # a diverse subset: not both twins
-    assert all(owned > 0 for owned in result.owners)
+    assert len(set(result.selected) & {1, 2}) == 1  # a diverse subset: one of the twins, not both
+    assert len(result.owners) == len(result.selected) and all(owned > 0 for owned in result.owners)
+    assert sum(result.owners) <= active["Li"].rank  # owners count rows of the (rank-sized) updated active set
     capped = select_add(active, [inside, far, twin, other], max_select=1)
     assert len(capped.selected) == 1 and capped.n_owning >= 1
 

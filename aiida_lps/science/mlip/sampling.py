@@ -29,6 +29,7 @@ def perturbed_copies(
     :param strain: maximum magnitude of each component of the symmetric strain tensor (uniform in ±strain).
     :param min_distance: reject (and redraw, up to 100 times) copies with two atoms closer than this (Å).
     :returns: list of (positions, cell) pairs.
+    :raises ValueError: when 100 draws in a row all put two atoms closer than ``min_distance``.
     """
     rng = np.random.default_rng(seed)
     positions = np.asarray(positions, dtype=float)
@@ -43,6 +44,12 @@ def perturbed_copies(
             new_positions = fractional @ new_cell + rng.normal(0.0, rattle, positions.shape)
             if min_distance is None or _min_distance(new_positions, new_cell) >= min_distance:
                 break
+        else:
+            raise ValueError(
+                f"100 perturbed copies in a row put two atoms closer than min_distance = {min_distance} Å "
+                f"(rattle {rattle} Å, strain {strain}; closest pair of the input: "
+                f"{_min_distance(positions, cell):.3f} Å): lower the rattle or min_distance"
+            )
         copies.append((new_positions, new_cell))
     return copies
 
