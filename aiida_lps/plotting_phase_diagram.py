@@ -95,3 +95,66 @@ def plot_phase_diagram(
     ax.set_ylabel("formation energy (meV/atom)")
     ax.legend(fontsize="small", title="filled: on the hull", title_fontsize="x-small")
     return fig
+
+
+def plot_similarity(
+    result: Mapping,
+    ax: Any = None,
+    components: tuple[int, int] = (0, 1),
+    color_by: str = "cluster",
+) -> Any:
+    """PCA map of the structures (two components), coloured by k-means cluster or closest reference crystal; the
+    reference crystals are marked with stars and named.
+
+    :param result: the ``result`` Dict of ``lps.structure_similarity`` (``node.get_dict()``).
+    :param color_by: ``cluster`` or ``closest_reference``.
+    """
+    if color_by not in ("cluster", "closest_reference"):
+        raise ValueError(f"color_by must be 'cluster' or 'closest_reference', got {color_by!r}")
+    fig, ax = _figure_and_axes(ax)
+    structures = result["structures"]
+    i, j = components
+    if max(i, j) >= result["n_components"]:
+        raise ValueError(f"components {components} exceed the {result['n_components']} computed")
+    groups: dict[Any, list[str]] = {}
+    for label, entry in structures.items():
+        groups.setdefault(entry.get(color_by), []).append(label)
+    for key in sorted(groups, key=str):
+        points = np.array([structures[k]["pca"] for k in groups[key]])
+        name = f"cluster {key}" if color_by == "cluster" and key is not None else str(key or "no reference")
+        ax.scatter(points[:, i], points[:, j], s=14, label=name)
+    for reference in result["references"]:
+        point = structures[reference]["pca"]
+        ax.scatter(point[i], point[j], marker="*", s=140, color="black", zorder=5)
+        ax.annotate(reference, (point[i], point[j]), textcoords="offset points", xytext=(5, 4), fontsize="x-small")
+    ratio = result["explained_variance_ratio"]
+    ax.set_xlabel(f"PC{i + 1} ({100 * ratio[i]:.0f} % of variance)")
+    ax.set_ylabel(f"PC{j + 1} ({100 * ratio[j]:.0f} % of variance)")
+    ax.legend(fontsize="x-small")
+    return fig
+
+
+def plot_rdfs(
+    r: np.ndarray,
+    curves: Mapping[str, np.ndarray],
+    parents: Mapping[str, np.ndarray] | None = None,
+    pair: tuple[str, str] = ("Li", "S"),
+    offset: float = 2.0,
+    ax: Any = None,
+) -> Any:
+    """Stacked partial RDFs (Guo et al. 2022, Fig. 6): one averaged g(r) per group, shifted by ``offset``, with the
+    parent crystal's g(r) dashed under the group of the same name (``parents`` keyed like ``curves``)."""
+    fig, ax = _figure_and_axes(ax)
+    r = np.asarray(r)
+    for k, (name, g) in enumerate(curves.items()):
+        (line,) = ax.plot(r, np.asarray(g) + k * offset, lw=1.1)
+        if parents and name in parents:
+            ax.plot(r, np.asarray(parents[name]) + k * offset, ls="--", lw=0.8, color=line.get_color())
+        ax.annotate(name, (r[-1], k * offset + 1.0), xytext=(3, 0), textcoords="offset points", fontsize="x-small")
+    ax.set_xlabel("r (Å)")
+    ax.set_ylabel(f"g$_{{{pair[0]}-{pair[1]}}}$(r) (offset)")
+    ax.set_xlim(r[0], r[-1])
+    return fig
+
+
+__all__ += ["plot_similarity", "plot_rdfs"]
