@@ -139,7 +139,7 @@ def plot_rdfs(
     curves: Mapping[str, np.ndarray],
     parents: Mapping[str, np.ndarray] | None = None,
     pair: tuple[str, str] = ("Li", "S"),
-    offset: float = 2.0,
+    offset: float = 4.0,
     ax: Any = None,
 ) -> Any:
     """Stacked partial RDFs (Guo et al. 2022, Fig. 6): one averaged g(r) per group, shifted by ``offset``, with the
