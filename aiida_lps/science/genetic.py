@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 __all__ = (
     "UNITS",
     "GASettings",
+    "check_removal",
+    "deduplicate",
+    "removed_counts",
     "GeneticSearch",
     "RemovalProblem",
     "li2s_fraction",
@@ -106,6 +109,48 @@ def resolve_target(counts: Mapping[str, int], x: float, tolerance: float | None 
     return best
 
 
+def removed_counts(n_li2s: int, n_p2s5: int) -> dict[str, int]:
+    """Atoms removed per element by ``n_li2s`` Li2S and ``n_p2s5`` P2S5 units (elements with a zero count omitted)."""
+    counts: dict[str, int] = {}
+    for unit, n in (("Li2S", n_li2s), ("P2S5", n_p2s5)):
+        for element, per_unit in UNITS[unit].items():
+            counts[element] = counts.get(element, 0) + per_unit * int(n)
+    return {el: c for el, c in counts.items() if c}
+
+
+def check_removal(counts: Mapping[str, int], n_li2s: int, n_p2s5: int) -> None:
+    """Raise ``ValueError`` naming the problem if the removal is impossible for a parent with element ``counts``."""
+    _check_on_line(counts)
+    for name, value in (("n_li2s", n_li2s), ("n_p2s5", n_p2s5)):
+        if int(value) != value or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value}")
+    if n_li2s == 0 and n_p2s5 == 0:
+        raise ValueError("nothing to remove: n_li2s and n_p2s5 are both 0")
+    removed = removed_counts(n_li2s, n_p2s5)
+    for element in ("Li", "P", "S"):
+        count = removed.get(element, 0)
+        if count > counts.get(element, 0):
+            raise ValueError(
+                f"removing {n_li2s} Li2S and {n_p2s5} P2S5 units takes {count} {element} atoms, "
+                f"but the parent holds only {counts.get(element, 0)}"
+            )
+    if counts.get("Li", 0) + counts.get("P", 0) == removed.get("Li", 0) + removed.get("P", 0):
+        raise ValueError("this removal leaves no Li and no P: not a (Li2S)x(P2S5)1-x composition")
+
+
+def deduplicate(structures: Sequence[Structure], matcher_kwargs: Mapping | None = None) -> list[int]:
+    """Indices of the first structure of every StructureMatcher-equivalence class, in input order (lowest first when
+    the input is sorted by energy). Cost grows with the square of the number of classes: use it on a few tens."""
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    matcher = StructureMatcher(**{"primitive_cell": False, "attempt_supercell": False, **dict(matcher_kwargs or {})})
+    kept: list[int] = []
+    for index, structure in enumerate(structures):
+        if not any(matcher.fit(structures[k], structure) for k in kept):
+            kept.append(index)
+    return kept
+
+
 def site_permutations(structure: Structure, symprec: float = 0.01, angle_tolerance: float = 5.0) -> np.ndarray:
     """Site permutations of the space-group operations of ``structure`` (its own cell, translations included).
 
@@ -155,23 +200,7 @@ class RemovalProblem:
     permutations: np.ndarray
 
     def __post_init__(self):
-        counts = {el: self.species.count(el) for el in set(self.species)}
-        _check_on_line(counts)
-        for name in ("n_li2s", "n_p2s5"):
-            value = getattr(self, name)
-            if int(value) != value or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value}")
-        if self.n_li2s == 0 and self.n_p2s5 == 0:
-            raise ValueError("nothing to remove: n_li2s and n_p2s5 are both 0")
-        for element in ("Li", "P", "S"):
-            count = self.removed_counts.get(element, 0)
-            if count > counts.get(element, 0):
-                raise ValueError(
-                    f"removing {self.n_li2s} Li2S and {self.n_p2s5} P2S5 units takes {count} {element} atoms, "
-                    f"but the parent holds only {counts.get(element, 0)}"
-                )
-        if counts.get("Li", 0) + counts.get("P", 0) == sum(self.removed_counts.get(el, 0) for el in ("Li", "P")):
-            raise ValueError("this removal leaves no Li and no P: not a (Li2S)x(P2S5)1-x composition")
+        check_removal({el: self.species.count(el) for el in set(self.species)}, self.n_li2s, self.n_p2s5)
         self.permutations = np.asarray(self.permutations, dtype=np.int32)
         if self.permutations.ndim != 2 or self.permutations.shape[1] != len(self.species):
             raise ValueError(f"permutations must have shape (n_operations, {len(self.species)})")
@@ -200,11 +229,7 @@ class RemovalProblem:
     @property
     def removed_counts(self) -> dict[str, int]:
         """Atoms removed per element."""
-        counts: dict[str, int] = {}
-        for unit, n in (("Li2S", self.n_li2s), ("P2S5", self.n_p2s5)):
-            for element, per_unit in UNITS[unit].items():
-                counts[element] = counts.get(element, 0) + per_unit * int(n)
-        return {el: c for el, c in counts.items() if c}
+        return removed_counts(self.n_li2s, self.n_p2s5)
 
     @property
     def x(self) -> float:
