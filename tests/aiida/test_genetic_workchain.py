@@ -78,13 +78,13 @@ def test_gpaw_rerelaxation_of_one_candidate(aiida_profile_clean, lammps_code, gp
         toy_potential,
         protocol="fast",
         overrides={
-            "ga": {"population_size": 2, "max_generations": 1, "n_refine": 0},
+            "ga": {"population_size": 2, "n_elite": 1, "max_generations": 1, "n_refine": 0},
             "n_candidates": 1,
             "dft": {
                 "overrides": {
                     "calculator": {"mode": {"name": "pw", "ecut": 200}},
                     "kpoint_spacing": 1.0,
-                    "relax": {"fmax": 0.5, "steps": 3},
+                    "relax": {"fmax": 2.0, "steps": 8},
                 }
             },
         },
