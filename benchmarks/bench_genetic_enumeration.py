@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=32)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--max-generations", type=int, default=30)
+    parser.add_argument("--stall", type=int, default=10, help="stall_generations")
+    parser.add_argument("--n-refine", type=int, nargs="+", default=[0, 4], help="n_refine values to compare")
     args = parser.parse_args()
 
     structure = load_structure("beta-Li3PS4")
@@ -120,12 +122,12 @@ def main() -> None:
     print(f"true minimum {minimum:.5f} eV ({degenerate} arrangement(s)); next {ranked[degenerate]:.5f} eV")
     budget = 0.1 * len(distinct)
 
-    for n_refine in (0, 4):
+    for n_refine in args.n_refine:
         settings = dict(
             population_size=args.population,
             mutation_rate=0.1,
             max_generations=args.max_generations,
-            stall_generations=10,
+            stall_generations=args.stall,
             n_refine=n_refine,
         )
         runs = [
