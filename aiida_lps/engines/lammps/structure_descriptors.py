@@ -1,7 +1,7 @@
 """Per-atom SNAP descriptors of whole structures through the LAMMPS Python module (``compute sna/atom``).
 
-The rows are those of the MLIP code (:class:`aiida_lps.engines.lammps.snap.DescriptorCalculator`: element-resolved
-bispectrum components, identical columns merged), without its constant column. No AiiDA import.
+The rows are those of the MLIP code (:class:`~aiida_lps.engines.lammps.mlip.snap.SnapDescriptorCalculator`:
+element-resolved bispectrum components, identical columns merged), without its constant column. No AiiDA import.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from aiida_lps.engines.lammps.snap import DescriptorCalculator, SnapSettings
+from aiida_lps.engines.lammps.mlip.snap import SnapDescriptorCalculator, SnapSettings
 
 __all__ = ("DEFAULT_SETTINGS", "per_atom_descriptors")
 
@@ -28,7 +28,7 @@ def per_atom_descriptors(structures: Iterable, settings: SnapSettings | dict | N
     if settings is None or isinstance(settings, dict):
         settings = SnapSettings.from_dict({**DEFAULT_SETTINGS, **(settings or {})})
     rows = []
-    with DescriptorCalculator(settings) as calculator:
+    with SnapDescriptorCalculator(settings) as calculator:
         for structure in structures:
             atoms = structure if hasattr(structure, "get_chemical_symbols") else AseAtomsAdaptor.get_atoms(structure)
             result = calculator.rows(atoms.numbers, atoms.positions, atoms.cell.array)
