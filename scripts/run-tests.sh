@@ -5,6 +5,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/bootstrap.sh
 bash scripts/start-services.sh
+bash scripts/start-cluster.sh  # one-node SLURM + SSH server on localhost (tests/services/test_remote_scheduler.py)
 . .venv/bin/activate
 ruff check .
 ruff format --check . || { echo "run 'ruff format .' to fix the formatting"; exit 1; }
