@@ -44,20 +44,20 @@ _PATTERNS = {
     "titel": r"TITEL\s*=\s*(.*\S)",
     "kpoint_mesh": r"generate k-points for:\s+(\d+)\s+(\d+)\s+(\d+)",
     "stress_kb": r"^\s*in kB" + (r"\s+(" + _FLOAT + ")") * 6,
-    "iteration": r"-+\s*Iteration\s+(\d+)\s*\(\s*(\d+)\)",
+    "iteration": r"-\s*Iteration\s+(\d+)\s*\(\s*(\d+)\)",
     "aborting": r"aborting loop(.*)",
     "accuracy": r"(reached required accuracy)",
     "nions": r"NIONS\s*=\s*(\d+)",
     "nelect": r"NELECT\s*=\s*(" + _FLOAT + ")",
-    "nelm": r"\bNELM\s*=\s*(\d+)",
-    "nsw": r"\bNSW\s*=\s*(\d+)",
-    "ibrion": r"\bIBRION\s*=\s*(-?\d+)",
-    "isif": r"\bISIF\s*=\s*(\d+)",
-    "ispin": r"\bISPIN\s*=\s*(\d+)",
-    "encut": r"\bENCUT\s*=\s*(" + _FLOAT + ")",
-    "ediff": r"\bEDIFF\s*=\s*(" + _FLOAT + ")",
-    "ediffg": r"\bEDIFFG\s*=\s*(" + _FLOAT + ")",
-    "nkpts": r"\bNKPTS\s*=\s*(\d+)",
+    "nelm": r"NELM\s*=\s*(\d+)",
+    "nsw": r"NSW\s*=\s*(\d+)",
+    "ibrion": r"IBRION\s*=\s*(-?\d+)",
+    "isif": r"ISIF\s*=\s*(\d+)",
+    "ispin": r"ISPIN\s*=\s*(\d+)",
+    "encut": r"ENCUT\s*=\s*(" + _FLOAT + ")",
+    "ediff": r"EDIFF\s*=\s*(" + _FLOAT + ")",
+    "ediffg": r"EDIFFG\s*=\s*(" + _FLOAT + ")",
+    "nkpts": r"NKPTS\s*=\s*(\d+)",
 }
 _INTEGERS = ("nions", "nelm", "nsw", "ibrion", "isif", "ispin", "nkpts")
 _FLOATS = ("nelect", "encut", "ediff", "ediffg")
@@ -123,16 +123,21 @@ def read_outcar(source: str | os.PathLike | IO[str] | IO[bytes]) -> dict[str, An
     ``converged_ionic`` is ``True`` for a run without ionic loop (NSW = 0 or IBRION = -1) that completed its step,
     for a relaxation (IBRION 1–3) that printed "reached required accuracy", and for MD (IBRION 0) that ran NSW steps.
     """
+    with _plain_file(source) as path:
+        return _read_outcar(path)[0]
+
+
+def _read_outcar(path: pathlib.Path) -> tuple[dict[str, Any], Any]:
+    """:func:`read_outcar` of a plain file, and the pymatgen ``Outcar`` it made (for further ``read_*`` calls)."""
     import ase.io
     from pymatgen.io.vasp.outputs import Outcar
 
-    with _plain_file(source) as path:
-        outcar = Outcar(str(path))
-        outcar.read_pattern(_PATTERNS)
-        try:
-            images = ase.io.read(path, format="vasp-out", index=":")
-        except (ValueError, IndexError, StopIteration):  # no completed ionic step
-            images = []
+    outcar = Outcar(str(path))
+    outcar.read_pattern(_PATTERNS)
+    try:
+        images = ase.io.read(path, format="vasp-out", index=":")
+    except (ValueError, IndexError, StopIteration):  # no completed ionic step
+        images = []
     data = outcar.data
     first = {key: data[key][0] if data.get(key) else None for key in _PATTERNS}
     result: dict[str, Any] = {key: None if first[key] is None else int(first[key][0]) for key in _INTEGERS}
@@ -183,7 +188,7 @@ def read_outcar(source: str | os.PathLike | IO[str] | IO[bytes]) -> dict[str, An
         converged_ionic = finished
     result["converged_ionic"] = bool(converged_ionic)
     result["finished"] = finished
-    return result
+    return result, outcar
 
 
 def read_oszicar(source: str | os.PathLike | IO[str] | IO[bytes]) -> list[dict[str, float]]:

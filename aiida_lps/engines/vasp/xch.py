@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from pymatgen.io.vasp.outputs import Outcar
 
-from aiida_lps.engines.vasp.outputs import read_outcar
+from aiida_lps.engines.vasp.outputs import _plain_file, _read_outcar
 
 __all__ = (
     "CORE_HOLE_TAGS",
@@ -168,17 +168,17 @@ def read_xch_outcar(source: str | os.PathLike, spectrum: bool = True) -> dict[st
     (eV) and ``raw_onset`` = E_F − ECORE (eV). Without a spectrum block (or with ``spectrum=False``) these are
     ``None`` and ``has_spectrum`` is ``False``: the caller decides whether that is an error.
     """
-    result = read_outcar(source)
-    result.update(spectrum_energy=None, spectrum_components=None, mu=None, ecore=None, raw_onset=None)
-    result["has_spectrum"] = False
-    if not spectrum:
-        return result
-    outcar = Outcar(str(source))
-    try:
-        energy, components = read_xch_spectrum(outcar)
-    except MissingSpectrumError:
-        return result
-    ecore = read_core_energy(outcar)
+    with _plain_file(source) as path:  # one decompressed copy and one pymatgen Outcar for every quantity
+        result, outcar = _read_outcar(path)
+        result.update(spectrum_energy=None, spectrum_components=None, mu=None, ecore=None, raw_onset=None)
+        result["has_spectrum"] = False
+        if not spectrum:
+            return result
+        try:
+            energy, components = read_xch_spectrum(outcar)
+        except MissingSpectrumError:
+            return result
+        ecore = read_core_energy(outcar)
     result.update(
         spectrum_energy=energy,
         spectrum_components=components,
