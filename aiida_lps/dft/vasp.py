@@ -48,8 +48,8 @@ def task_of_run(nsw: int | None, ibrion: int | None) -> str:
 def _read_retrieved_outcar(retrieved: orm.FolderData) -> dict[str, Any]:
     if "OUTCAR" not in retrieved.base.repository.list_object_names():
         raise ValueError(f"the retrieved folder {retrieved} has no OUTCAR (is settings['ALWAYS_STORE'] False?)")
-    with retrieved.base.repository.open("OUTCAR", "r") as handle:
-        return read_outcar(handle)
+    with retrieved.base.repository.as_path("OUTCAR") as path:
+        return read_outcar(path)
 
 
 @calcfunction

@@ -6,6 +6,7 @@ they reproduce the published inputs (cell, absorber-first species blocks, positi
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import shutil
 
@@ -28,6 +29,7 @@ GROUND_REGISTRY = DATA / "vasp"  # ground_state of the same structure (vasp-xch-
 SITES = DATA / "xas" / "vasp-xch-Li7P3S11-sites"
 CONTCAR = DATA / "xas" / "structures" / "CONTCAR_Li7P3S11"
 VASP_CALCULATION = "aiida.calculations:vasp.vasp"
+NORMALISER = "aiida_lps.dft.vasp.normalise_vasp_xch"  # the one parse of each OUTCAR, cached with its CalcJob
 LOCAL = {"withmpi": False, "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
 
 
@@ -58,6 +60,13 @@ def _builder(code, family, structure):
     return XasWorkChain.get_builder_from_protocol(code, structure, "vasp", overrides=overrides, options=LOCAL)
 
 
+@contextlib.contextmanager
+def _caching():
+    """AiiDA caching of the VASP CalcJobs and of the OUTCAR parser calcfunction (see docs/xas.md)."""
+    with enable_caching(identifier=VASP_CALCULATION), enable_caching(identifier=NORMALISER):
+        yield
+
+
 def _calculations(node: orm.WorkflowNode) -> dict[str, orm.CalcJobNode]:
     """The VASP calculation of each run (``ground_state``, ``xch_site_<n>``) called by the ``lps.xas`` ``node``."""
     links = node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()
@@ -77,7 +86,7 @@ def test_li7p3s11_xas_replayed_with_failure_and_cached_rerun(aiida_localhost, ld
     partial = tmp_path / "partial"
     shutil.copytree(SITES, partial, ignore=shutil.ignore_patterns("site_11"))
     code = replay_code(aiida_localhost, [GROUND_REGISTRY, partial], directory=tmp_path / "bin", label="replay")
-    with enable_caching(identifier=VASP_CALCULATION):
+    with _caching():
         _, failed = run_get_node(_builder(code, lda_family, structure))
     assert failed.exit_status == XasWorkChain.exit_codes.ERROR_SITES_FAILED.status
     assert "['site_11']" in failed.exit_message and "site_10" in failed.exit_message
@@ -88,7 +97,7 @@ def test_li7p3s11_xas_replayed_with_failure_and_cached_rerun(aiida_localhost, ld
     # 2. once site_11 is recorded, a rerun of the same inputs with caching takes the 11 finished runs from the
     # cache (AiiDA does not reuse the failed one: its exit code invalidates the cache) and runs only site_11
     shutil.copytree(SITES / "site_11", partial / "site_11")
-    with enable_caching(identifier=VASP_CALCULATION):
+    with _caching():
         results, node = run_get_node(_builder(code, lda_family, structure))
     assert node.is_finished_ok, node.exit_message
     calculations = _calculations(node)
@@ -160,11 +169,13 @@ def test_li7p3s11_xas_replayed_with_failure_and_cached_rerun(aiida_localhost, ld
     assert sorted(spectra) == sorted(f"spectrum_site_{n}" for n in range(1, 12))
 
     # 3. a repeated run takes all 12 calculations from the cache and gives the same spectrum
-    with enable_caching(identifier=VASP_CALCULATION):
+    with _caching():
         repeated, again = run_get_node(_builder(code, lda_family, structure))
     assert again.is_finished_ok, again.exit_message
     sources = {label: calc.base.caching.get_cache_source() for label, calc in _calculations(again).items()}
     assert len(sources) == 12 and None not in sources.values()
     assert sources["xch_site_11"] == calculations["xch_site_11"].uuid
+    normalisers = [called for called in again.called if called.process_label == "normalise_vasp_xch"]
+    assert len(normalisers) == 12 and all(n.base.caching.get_cache_source() for n in normalisers)  # no OUTCAR read
     for name in ("energy", "mu", "mu_average"):
         assert np.array_equal(repeated["spectrum"].get_array(name), average.get_array(name))

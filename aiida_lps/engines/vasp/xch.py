@@ -10,7 +10,9 @@ absorber is the first species of the POSCAR), ``CLN = 1``, ``CLL = 0`` (1s, K ed
 
 The spectrum is the ``frequency dependent IMAGINARY DIELECTRIC FUNCTION`` block of the OUTCAR that follows the
 ``ZCORE= … ECORE= …`` line: energies (eV, on VASP's raw axis ε_c − ε_1s) and the tensor components
-``X Y Z XY YZ ZX``; the raw onset (the XCH LUMO on that axis) is ``E_F − ECORE``.
+``X Y Z XY YZ ZX``; the raw onset (the XCH LUMO on that axis) is ``E_F − ECORE``. The block is read by pymatgen's
+``Outcar.read_freq_dielectric`` (it covers the core-level block of these files; checked against VASP's own
+``CORE_DIELECTRIC_IMAG.dat`` in the tests), ECORE by ``Outcar.read_pattern``: no hand-written block reader.
 """
 
 from __future__ import annotations
