@@ -29,12 +29,7 @@ from aiida_lps.dft.registry import get_engine, register_engine, validate_engine_
 __all__ = (
     "COMMON_OUTPUTS",
     "TASKS",
-    "XCH_OUTPUTS",
     "DftEngine",
-    "MissingSpectrumError",
-    "NoCoreLevelError",
-    "ScfNotConvergedError",
-    "XchError",
     "get_engine",
     "register_engine",
     "validate_engine_port",
@@ -43,35 +38,13 @@ __all__ = (
 TASKS = ("single_point", "relax")
 COMMON_OUTPUTS = ("energy", "forces", "stress", "structure", "properties")
 
-#: Outputs of :meth:`DftEngine.normalise_xch`: ``spectrum`` (ArrayData ``energy`` (n,) eV on the engine's raw axis,
-#: ``mu`` (n, 3) Cartesian components, ``mu_average`` (n,), optional ``stick_energy``/``stick_mu``; core-hole runs
-#: only), ``energy`` (Float, total energy in eV) and ``properties`` (Dict: ``fermi_energy``, ``raw_onset`` (eV, the
-#: first transition on the raw axis), ``reference_energy`` (eV, 0 where the engine has none), ``n_atoms``,
-#: ``converged_electronic``, ``engine`` ...).
-XCH_OUTPUTS = ("spectrum", "energy", "properties")
-
-
-class XchError(ValueError):
-    """A core-hole (XCH) run cannot give what the XAS work chain needs."""
-
-
-class MissingSpectrumError(XchError):
-    """The core-hole run finished but wrote no spectrum."""
-
-
-class ScfNotConvergedError(XchError):
-    """The SCF of the run did not converge."""
-
-
-class NoCoreLevelError(XchError):
-    """The engine (or the chosen pseudopotential) has no 1s core level for the absorbing element."""
-
 
 class DftEngine(abc.ABC):
     """One DFT code behind the common interface.
 
     A workflow asks an engine for a builder of a task and later for the normalised outputs of the process that
-    ran; it never branches on the code itself.
+    ran; it never branches on the code itself. Core-hole XAS runs are a separate capability
+    (:class:`aiida_lps.dft.core_hole.CoreHoleEngine`) that an engine may add.
     """
 
     name: ClassVar[str]
@@ -108,59 +81,6 @@ class DftEngine(abc.ABC):
     @abc.abstractmethod
     def get_available_protocols(cls) -> dict[str, dict]:
         """Protocol names with their descriptions."""
-
-    # ------------------------------------------------------------------ core-hole (XCH) XAS capability
-
-    @classmethod
-    def check_core_hole(cls, element: str) -> str | None:
-        """``None`` if the engine can put a full 1s core hole on ``element``, otherwise the reason why not."""
-        raise NotImplementedError(f"the {cls.name} engine has no core-hole XAS support")
-
-    @classmethod
-    def prepare_core_hole(
-        cls, element: str, protocol: str | None = None, overrides: Mapping[str, Any] | None = None
-    ) -> dict[str, orm.Data]:
-        """Nodes the core-hole runs need besides the structure (GPAW: the generated 1s-hole dataset, as ``setup``).
-
-        May run calcfunctions (so the nodes have provenance). Default: nothing is needed.
-        """
-        return {}
-
-    @classmethod
-    def get_xch_builder(
-        cls,
-        structure: orm.StructureData,
-        absorber_kind: str | None,
-        code: orm.AbstractCode,
-        protocol: str | None = None,
-        overrides: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        ground_state: bool = False,
-        core_hole: Mapping[str, orm.Data] | None = None,
-    ) -> ProcessBuilder:
-        """Builder of a core-hole run (excited electron and full 1s hole on the single site of ``absorber_kind``,
-        which must be site 0) or, with ``ground_state=True``, of the matching ground-state SCF (same settings, no
-        hole, ``absorber_kind`` ``None``).
-
-        :param core_hole: the nodes returned by :meth:`prepare_core_hole`.
-        :raises ValueError: for inputs the engine cannot run, naming the problem.
-        """
-        raise NotImplementedError(f"the {cls.name} engine has no core-hole XAS support")
-
-    @classmethod
-    def normalise_xch(cls, node: orm.ProcessNode, ground_state: bool = False) -> dict[str, orm.Data]:
-        """:data:`XCH_OUTPUTS` of a finished core-hole run (``energy`` and ``properties`` only for a ground state),
-        created by a calcfunction from the run's raw outputs.
-
-        :raises ScfNotConvergedError: if the SCF did not converge.
-        :raises MissingSpectrumError: if a core-hole run has no spectrum.
-        """
-        raise NotImplementedError(f"the {cls.name} engine has no core-hole XAS support")
-
-    @classmethod
-    def failure_kind(cls, node: orm.ProcessNode) -> str:
-        """Why a run failed: ``scf_not_converged`` or ``failed`` (anything else)."""
-        return "failed"
 
     @classmethod
     def validate_task(cls, task: str) -> None:

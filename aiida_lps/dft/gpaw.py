@@ -9,6 +9,7 @@ from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 
 from aiida_lps.dft.base import DftEngine
+from aiida_lps.dft.core_hole import CoreHoleEngine
 from aiida_lps.dft.gpaw_setups import add_core_hole_setup, basis_for_structure, setups_for_structure
 from aiida_lps.dft.protocol_file import available_protocols, protocol_inputs
 from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
@@ -16,7 +17,7 @@ from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
 __all__ = ("GpawEngine",)
 
 
-class GpawEngine(DftEngine):
+class GpawEngine(DftEngine, CoreHoleEngine):
     """GPAW (PAW, plane waves or LCAO); runs here and on clusters through the ``gpaw`` command."""
 
     name = "gpaw"
@@ -142,7 +143,7 @@ class GpawEngine(DftEngine):
     @classmethod
     def normalise_xch(cls, node: orm.ProcessNode, ground_state: bool = False) -> dict[str, orm.Data]:
         """Energy, properties and (core-hole runs) the raw spectrum from ``xas.npz``, by ``normalise_gpaw_xch``."""
-        from aiida_lps.dft.base import MissingSpectrumError, ScfNotConvergedError
+        from aiida_lps.dft.core_hole import MissingSpectrumError, ScfNotConvergedError
 
         outputs = node.outputs
         if "energy" not in outputs or "properties" not in outputs:

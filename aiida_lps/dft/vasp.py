@@ -20,7 +20,8 @@ from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 from aiida.plugins import WorkflowFactory
 
-from aiida_lps.dft.base import DftEngine, register_engine
+from aiida_lps.dft.base import DftEngine
+from aiida_lps.dft.core_hole import CoreHoleEngine, MissingSpectrumError, NoCoreLevelError, ScfNotConvergedError
 from aiida_lps.engines.vasp.outputs import read_outcar
 from aiida_lps.engines.vasp.settings import (
     available_protocols,
@@ -47,8 +48,8 @@ def task_of_run(nsw: int | None, ibrion: int | None) -> str:
 def _read_retrieved_outcar(retrieved: orm.FolderData) -> dict[str, Any]:
     if "OUTCAR" not in retrieved.base.repository.list_object_names():
         raise ValueError(f"the retrieved folder {retrieved} has no OUTCAR (is settings['ALWAYS_STORE'] False?)")
-    with retrieved.base.repository.open("OUTCAR", "r") as handle:
-        return read_outcar(handle)
+    with retrieved.base.repository.as_path("OUTCAR") as path:
+        return read_outcar(path)
 
 
 @calcfunction
@@ -118,8 +119,7 @@ def normalise_vasp_outputs(
     return outputs
 
 
-@register_engine
-class VaspEngine(DftEngine):
+class VaspEngine(DftEngine, CoreHoleEngine):
     """VASP through aiida-vasp's ``vasp.vasp`` work chain (restarts and error handlers included)."""
 
     name = "vasp"
@@ -265,8 +265,6 @@ class VaspEngine(DftEngine):
             zval = _zvals(kinds, overrides, zval_given)
             element = kinds[absorber_kind]
             if zval.get(absorber_kind) is not None and _atomic_number(element) - zval[absorber_kind] < 2:
-                from aiida_lps.dft.base import NoCoreLevelError
-
                 raise NoCoreLevelError(
                     f"the POTCAR of {element} has its 1s level in the valence (ZVAL {zval[absorber_kind]:g}): "
                     "no 1s core hole possible; map the absorber to a POTCAR with a 1s core (e.g. the GW one)"
@@ -289,43 +287,47 @@ class VaspEngine(DftEngine):
 
     @classmethod
     def normalise_xch(cls, node: orm.ProcessNode, ground_state: bool = False) -> dict[str, orm.Data]:
-        """Energy, properties and (core-hole runs) the CH_LSPEC spectrum of the retrieved OUTCAR, by the
-        calcfunction :func:`normalise_vasp_xch`."""
-        from aiida_lps.dft.base import MissingSpectrumError, ScfNotConvergedError
-        from aiida_lps.engines.vasp.xch import MissingSpectrumError as OutcarWithoutSpectrum
-        from aiida_lps.engines.vasp.xch import read_xch_spectrum
-
+        """Energy, properties and (core-hole runs) the CH_LSPEC spectrum of the retrieved OUTCAR, parsed once by
+        the calcfunction :func:`normalise_vasp_xch`; its ``properties`` decide whether the run can be used."""
         if "retrieved" not in node.outputs:
             raise ScfNotConvergedError(
                 f"{node.process_label}<{node.pk}> has no retrieved files (exit {node.exit_status})"
             )
-        parsed = _read_retrieved_outcar(node.outputs.retrieved)
-        if parsed["energy"] is None or not parsed["converged_electronic"]:
+        outputs = _parse_xch(node, ground_state)
+        properties = outputs["properties"].get_dict()
+        if not properties["has_outcar"]:
+            raise ValueError(f"{node.process_label}<{node.pk}>: {properties['error']}")
+        if "energy" not in outputs or not properties["converged_electronic"]:
             raise ScfNotConvergedError(f"the SCF of {node.process_label}<{node.pk}> did not converge (OUTCAR)")
-        if not ground_state:
-            with node.outputs.retrieved.base.repository.open("OUTCAR", "r") as handle:
-                try:
-                    read_xch_spectrum(handle)
-                except OutcarWithoutSpectrum as exception:
-                    raise MissingSpectrumError(f"{node.process_label}<{node.pk}>: {exception}") from None
-        return normalise_vasp_xch(
-            retrieved=node.outputs.retrieved, structure=node.inputs.structure, spectrum=orm.Bool(not ground_state)
-        )
+        if not ground_state and "spectrum" not in outputs:
+            raise MissingSpectrumError(
+                f"{node.process_label}<{node.pk}>: no core-level dielectric function in the OUTCAR "
+                "(was CH_LSPEC = .TRUE. set?)"
+            )
+        return outputs
 
     @classmethod
     def failure_kind(cls, node: orm.ProcessNode) -> str:
-        """``scf_not_converged`` if the last OUTCAR or aiida-vasp's run status says the SCF did not converge."""
+        """``scf_not_converged`` if aiida-vasp's run status or the OUTCAR (parsed by :func:`normalise_vasp_xch`)
+        says the SCF did not converge, else ``failed``."""
         if "misc" in node.outputs:
             status = node.outputs.misc.get_dict().get("run_status", {})
             if status.get("electronic_converged") is False:
                 return "scf_not_converged"
         if "retrieved" in node.outputs:
-            try:
-                if not _read_retrieved_outcar(node.outputs.retrieved)["converged_electronic"]:
-                    return "scf_not_converged"
-            except (ValueError, OSError):
-                pass
+            properties = _parse_xch(node, ground_state=True)["properties"].get_dict()
+            if properties["has_outcar"] and not properties["converged_electronic"]:
+                return "scf_not_converged"
         return "failed"
+
+
+def _parse_xch(node: orm.ProcessNode, ground_state: bool) -> dict[str, orm.Data]:
+    """Run :func:`normalise_vasp_xch` on the retrieved OUTCAR of ``node`` (its only read of the file)."""
+    return normalise_vasp_xch(
+        retrieved=node.outputs.retrieved,
+        structure=node.inputs.structure,
+        spectrum=orm.Bool(not ground_state),
+    )
 
 
 def _atomic_number(element: str) -> int:
@@ -360,31 +362,47 @@ def _zvals(kinds: Mapping[str, str], settings: Mapping[str, Any], given: Mapping
 
 @calcfunction
 def normalise_vasp_xch(retrieved: orm.FolderData, structure: orm.StructureData, spectrum: orm.Bool) -> dict:
-    """XCH outputs of a VASP run from its OUTCAR: ``energy`` (energy(sigma→0), eV), ``properties`` (Fermi energy,
-    ECORE, ``raw_onset`` = E_F − ECORE (eV), ``reference_energy`` 0, ``n_atoms``, NELECT, convergence) and, if
-    ``spectrum``, the CH_LSPEC ``spectrum`` (``energy`` eV on VASP's raw axis, ``mu`` (n, 3) = ε₂ XX, YY, ZZ,
-    ``mu_average``, ``components`` (n, 6) X Y Z XY YZ ZX)."""
+    """XCH outputs of a VASP run from one read of its OUTCAR.
+
+    Outputs: ``properties`` (always: ``has_outcar``, ``converged_electronic``, ``has_spectrum``, Fermi energy,
+    ECORE, ``raw_onset`` = E_F − ECORE (eV), ``reference_energy`` 0, ``n_atoms``, NELECT; ``error`` if there is
+    no OUTCAR), ``energy`` (energy(sigma→0), eV; if the OUTCAR has one) and, if ``spectrum`` and the OUTCAR has
+    it, the CH_LSPEC ``spectrum`` (``energy`` eV on VASP's raw axis, ``mu`` (n, 3) = ε₂ XX, YY, ZZ,
+    ``mu_average``, ``components`` (n, 6) X Y Z XY YZ ZX). Nothing is raised for a failed run: the properties say
+    what is missing, so :meth:`VaspEngine.normalise_xch` and :meth:`VaspEngine.failure_kind` read this node.
+    """
     from aiida_lps.engines.vasp.xch import read_xch_outcar
 
-    with retrieved.base.repository.open("OUTCAR", "r") as handle:
-        text = handle.read()
-    parsed = read_xch_outcar(text) if spectrum.value else read_outcar(_Text(text))
-    properties = {
-        "fermi_energy": parsed["fermi_energy"],
-        "reference_energy": 0.0,
-        "n_atoms": len(structure.sites),
-        "n_electrons": parsed["nelect"],
-        "converged_electronic": parsed["converged_electronic"],
+    properties: dict[str, Any] = {
+        "has_outcar": False,
+        "converged_electronic": False,
+        "has_spectrum": False,
         "engine": "vasp",
-        "engine_version": parsed["vasp_version"],
-        "encut": parsed["encut"],
-        "ispin": parsed["ispin"],
-        "potcars": parsed["potcars"],
-        "energy_free": parsed["energy_free"],
-        "units": {"energy": "eV", "fermi_energy": "eV", "raw_onset": "eV", "ecore": "eV"},
+        "n_atoms": len(structure.sites),
+        "reference_energy": 0.0,
     }
-    outputs: dict[str, orm.Data] = {"energy": orm.Float(parsed["energy"])}
-    if spectrum.value:
+    if "OUTCAR" not in retrieved.base.repository.list_object_names():
+        properties["error"] = f"the retrieved folder {retrieved.uuid} has no OUTCAR"
+        return {"properties": orm.Dict(properties)}
+    with retrieved.base.repository.as_path("OUTCAR") as path:
+        parsed = read_xch_outcar(path, spectrum=spectrum.value)
+    properties.update(
+        has_outcar=True,
+        fermi_energy=parsed["fermi_energy"],
+        n_electrons=parsed["nelect"],
+        converged_electronic=parsed["converged_electronic"],
+        has_spectrum=parsed["has_spectrum"],
+        engine_version=parsed["vasp_version"],
+        encut=parsed["encut"],
+        ispin=parsed["ispin"],
+        potcars=parsed["potcars"],
+        energy_free=parsed["energy_free"],
+        units={"energy": "eV", "fermi_energy": "eV", "raw_onset": "eV", "ecore": "eV"},
+    )
+    outputs: dict[str, orm.Data] = {}
+    if parsed["energy"] is not None:
+        outputs["energy"] = orm.Float(parsed["energy"])
+    if parsed["has_spectrum"]:
         properties.update(ecore=parsed["ecore"], raw_onset=parsed["raw_onset"])
         array = orm.ArrayData()
         array.set_array("energy", np.asarray(parsed["spectrum_energy"]))
@@ -395,13 +413,3 @@ def normalise_vasp_xch(retrieved: orm.FolderData, structure: orm.StructureData, 
         outputs["spectrum"] = array
     outputs["properties"] = orm.Dict(properties)
     return outputs
-
-
-class _Text:
-    """File-like wrapper of text already read (for :func:`read_outcar`)."""
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-
-    def read(self) -> str:
-        return self._text

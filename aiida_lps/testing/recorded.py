@@ -29,6 +29,8 @@ Configuration: ``LPS_REPLAY_REGISTRY`` (directories separated by ``os.pathsep``)
 (comma-separated tags, ``none`` for no INCAR check), ``LPS_REPLAY_TOLERANCE`` (Å); :func:`replay_code` writes
 them into a small wrapper script and returns an ``InstalledCode`` for it.
 
+The POSCAR, INCAR and KPOINTS files are read with pymatgen (``pymatgen.io.vasp.inputs``).
+
 Recorded runs of ``shared/`` have no ``vasprun.xml``; aiida-vasp's parser then needs
 :data:`REPLAY_PARSER_SETTINGS` (under ``settings['parser_settings']``) to accept a run with only an OUTCAR.
 """
@@ -147,97 +149,66 @@ class Poscar:
 
 
 def _element(label: str | None) -> str | None:
-    """Element of a POSCAR species label or kind name (``S_abs``, ``Sabs`` → ``S``; ``Li_sv`` → ``Li``)."""
+    """Element of a POSCAR species label or kind name (``S_abs``, ``S_ch`` → ``S``; ``Li_sv`` → ``Li``)."""
     if label is None:
         return None
-    from ase.data import chemical_symbols
+    from pymatgen.core.periodic_table import get_el_sp
 
-    name = label.strip()
-    if len(name) >= 2 and name[:2].capitalize() in chemical_symbols and name[:2] != name[:2].upper():
-        return name[:2].capitalize()
-    return name[:1].upper()
+    name = label.strip().split("_", 1)[0]
+    try:
+        return str(get_el_sp(name[:2].capitalize()))
+    except ValueError:
+        return str(get_el_sp(name[:1].upper()))
 
 
 def read_poscar(path: str | os.PathLike) -> Poscar:
-    """Read a VASP 4/5 POSCAR (scale factor, optional species line, selective dynamics, Direct or Cartesian)."""
-    lines = pathlib.Path(path).read_text().splitlines()
-    scale = float(lines[1].split()[0])
-    cell = np.array([[float(x) for x in lines[i].split()[:3]] for i in (2, 3, 4)])
-    if scale < 0:  # a negative scale is the cell volume
-        scale = (-scale / abs(np.linalg.det(cell))) ** (1.0 / 3.0)
-    cell *= scale
-    tokens = lines[5].split()
-    if all(token.lstrip("-").isdigit() for token in tokens):
-        labels: list[str | None] = [None] * len(tokens)
-        counts = [int(t) for t in tokens]
-        row = 6
-    else:
-        labels = list(tokens)
-        counts = [int(t) for t in lines[6].split()[: len(tokens)]]
-        row = 7
-    if lines[row].strip()[:1] in "sS":
-        row += 1
-    cartesian = lines[row].strip()[:1] in "cCkK"
-    n_atoms = sum(counts)
-    coords = np.array([[float(x) for x in lines[row + 1 + i].split()[:3]] for i in range(n_atoms)])
-    frac = np.linalg.solve(cell.T, (coords * scale).T).T if cartesian else coords
-    return Poscar(cell=cell, blocks=list(zip(labels, counts, strict=True)), frac=frac)
+    """Read a VASP 4/5 POSCAR with pymatgen's ``Poscar`` (scale or volume, selective dynamics, Direct or Cartesian).
 
+    A VASP 4 POSCAR without a species line gets ``None`` labels (pymatgen would invent element names).
+    """
+    from pymatgen.io.vasp.inputs import Poscar as PymatgenPoscar
 
-def _value(token: str) -> Any:
-    text = token.strip().strip("'\"")
-    lowered = text.lower()
-    if lowered in {".true.", "t", "true", ".t."}:
-        return True
-    if lowered in {".false.", "f", "false", ".f."}:
-        return False
-    for cast in (int, float):
-        try:
-            return cast(text.replace("D", "E").replace("d", "e") if cast is float else text)
-        except ValueError:
-            pass
-    return lowered
+    text = pathlib.Path(path).read_text()
+    poscar = PymatgenPoscar.from_str(text)
+    has_species = not all(token.lstrip("-").isdigit() for token in text.splitlines()[5].split())
+    labels: list[str | None] = list(poscar.site_symbols) if has_species else [None] * len(poscar.natoms)
+    return Poscar(
+        cell=np.array(poscar.structure.lattice.matrix),
+        blocks=list(zip(labels, (int(n) for n in poscar.natoms), strict=True)),
+        frac=np.array(poscar.structure.frac_coords),
+    )
 
 
 def read_incar(path: str | os.PathLike) -> dict[str, Any]:
-    """INCAR tags with lower-case names and typed values (bool, int, float, lower-case string or list)."""
-    tags: dict[str, Any] = {}
-    for raw in pathlib.Path(path).read_text().splitlines():
-        line = raw.split("#", 1)[0].split("!", 1)[0]
-        for statement in line.split(";"):
-            if "=" not in statement:
-                continue
-            key, value = statement.split("=", 1)
-            values = [_value(token) for token in value.split()]
-            if not values:
-                continue
-            tags[key.strip().lower()] = values[0] if len(values) == 1 else values
-    return tags
+    """INCAR tags with lower-case names and pymatgen's typed values (``Incar.from_file``: bool, int, float, str)."""
+    from pymatgen.io.vasp.inputs import Incar
+
+    return {str(key).lower(): value for key, value in Incar.from_file(path).items()}
 
 
 def read_kpoints_mesh(path: str | os.PathLike, cell: np.ndarray) -> tuple[str, tuple[int, int, int]] | None:
     """``(centring, mesh)`` of a mesh KPOINTS file (``gamma`` or ``monkhorst``), ``None`` for explicit lists.
 
-    VASP's fully automatic scheme (R_k) gives a Γ-centred mesh computed from ``cell`` (Å); a Monkhorst–Pack mesh
-    of odd divisions without shift is reported as ``gamma`` (the same points).
+    Read with pymatgen's ``Kpoints``. VASP's fully automatic scheme (R_k) gives a Γ-centred mesh computed from
+    ``cell`` (Å); a Monkhorst–Pack mesh of odd divisions without shift is reported as ``gamma`` (the same points).
     """
+    from pymatgen.io.vasp.inputs import Kpoints, KpointsSupportedModes
+
     from aiida_lps.engines.vasp.settings import kpoint_mesh_from_length
 
-    lines = [line.strip() for line in pathlib.Path(path).read_text().splitlines()]
-    if len(lines) < 4 or int(lines[1].split()[0]) != 0:
+    kpoints = Kpoints.from_file(path)
+    if kpoints.num_kpts != 0:
+        return None  # explicit list or line mode
+    if kpoints.style == KpointsSupportedModes.Automatic:
+        return "gamma", kpoint_mesh_from_length(cell, float(kpoints.kpts[0][0]))
+    if kpoints.style not in (KpointsSupportedModes.Gamma, KpointsSupportedModes.Monkhorst):
         return None
-    mode = lines[2][:1].lower()
-    if mode == "a":
-        return "gamma", kpoint_mesh_from_length(cell, float(lines[3].split()[0]))
-    if mode not in "gm":
+    mesh = tuple(int(n) for n in kpoints.kpts[0])
+    if any(float(x) for x in kpoints.kpts_shift):
         return None
-    mesh = tuple(int(float(x)) for x in lines[3].split()[:3])
-    shift = [float(x) for x in lines[4].split()[:3]] if len(lines) > 4 and lines[4] else [0.0, 0.0, 0.0]
-    if mode == "m" and all(n % 2 == 1 for n in mesh) and not any(shift):
-        mode = "g"
-    if any(shift):
-        return None
-    return ("gamma" if mode == "g" else "monkhorst"), mesh  # type: ignore[return-value]
+    if kpoints.style == KpointsSupportedModes.Gamma or all(n % 2 == 1 for n in mesh):
+        return "gamma", mesh  # type: ignore[return-value]
+    return "monkhorst", mesh  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------------------- comparison

@@ -5,8 +5,12 @@ runs the ground-state SCF and (3) one core-hole calculation per inequivalent sit
 normalises each run to a raw site spectrum, total energy and Fermi level / raw onset; (5–6) ``lps.xas.site_average``
 aligns every site by its ΔSCF onset, broadens and averages with the multiplicities. See ``docs/xas.md``.
 
-The work chain never branches on the engine: it calls :meth:`~aiida_lps.dft.base.DftEngine.check_core_hole`,
-``prepare_core_hole``, ``get_xch_builder``, ``normalise_xch`` and ``failure_kind`` of the engine named in the inputs.
+The work chain never branches on the engine: it calls the core-hole capability
+(:class:`~aiida_lps.dft.core_hole.CoreHoleEngine`: ``check_core_hole``, ``prepare_core_hole``, ``get_xch_builder``,
+``normalise_xch`` and ``failure_kind``) of the engine named in the inputs; an engine without it is rejected.
+
+Reruns: finished calculations are not repeated when AiiDA caching is enabled for the engine's CalcJobs (see
+``docs/xas.md``): a rerun of the same inputs takes every finished run from the cache and launches only the rest.
 """
 
 from __future__ import annotations
@@ -17,12 +21,11 @@ from aiida import orm
 from aiida.engine import WorkChain, if_
 
 from aiida_lps.calcfunctions.xas import SITE_DEFAULTS, absorber_kind_name, analyse_absorber_sites, site_average
-from aiida_lps.dft.base import (
+from aiida_lps.dft.core_hole import (
     MissingSpectrumError,
     NoCoreLevelError,
     ScfNotConvergedError,
-    get_engine,
-    validate_engine_port,
+    get_core_hole_engine,
 )
 from aiida_lps.workflows.protocols import ProtocolMixin, recursive_merge
 
@@ -54,6 +57,15 @@ def _validate_broadening(value: orm.Dict, _) -> str | None:
     return f"broadening values must be non-negative numbers (eV, a dimensionless): {negative}" if negative else None
 
 
+def _validate_core_hole_engine(value: orm.Str, _) -> str | None:
+    """An ``engine`` that is registered and has the core-hole (XCH) capability, else a message naming it."""
+    try:
+        get_core_hole_engine(value.value)
+    except ValueError as exception:
+        return str(exception)
+    return None
+
+
 def _validate_ground_state_cell(value: orm.Str, _) -> str | None:
     return None if value.value in ("supercell", "unit_cell") else "must be `supercell` or `unit_cell`"
 
@@ -63,9 +75,9 @@ class XasWorkChain(ProtocolMixin, WorkChain):
 
     Failures: no absorber atom (301), no 1s core level in the engine (302), a rejected builder (303), a ground
     state that fails (310, SCF: 311), core-hole sites whose SCF does not converge (320), without a spectrum (321)
-    or failing otherwise (322). Finished runs are output under ``raw`` in every case; pass them back as
-    ``finished`` (see :meth:`get_restart_builder`) and a rerun does not repeat them. With AiiDA caching enabled
-    for the engine's calculations, identical runs are not repeated either.
+    or failing otherwise (322). Finished runs are output under ``raw`` in every case. With AiiDA caching enabled
+    for the engine's CalcJobs, a rerun of the same inputs takes the finished calculations from the cache and
+    repeats only the failed ones (AiiDA does not reuse calculations whose exit code invalidates the cache).
     """
 
     _protocol_file = "xas"
@@ -76,7 +88,12 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         super().define(spec)
         spec.input("structure", valid_type=orm.StructureData, help="Crystal structure (unit cell).")
         spec.input("absorber", valid_type=orm.Str, default=lambda: orm.Str("S"), help="Absorbing element (K edge).")
-        spec.input("engine", valid_type=orm.Str, validator=validate_engine_port, help="DFT engine: `vasp` or `gpaw`.")
+        spec.input(
+            "engine",
+            valid_type=orm.Str,
+            validator=_validate_core_hole_engine,
+            help="DFT engine with the core-hole capability: `vasp` or `gpaw`.",
+        )
         spec.input("code", valid_type=orm.AbstractCode, help="The engine's code.")
         spec.input("engine_protocol", valid_type=orm.Str, required=False, help="Engine protocol to start from.")
         spec.input("xch_overrides", valid_type=orm.Dict, required=False, help="Engine overrides of core-hole runs.")
@@ -119,13 +136,6 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         )
         spec.input("grid", valid_type=orm.Dict, required=False, help="Common grid: step, below, above (eV).")
         spec.input("calibration_shift", valid_type=orm.Float, required=False, help="Constant added to energies (eV).")
-        spec.input_namespace(
-            "finished",
-            valid_type=orm.Data,
-            dynamic=True,
-            required=False,
-            help="Outputs `raw` of an earlier run of the same inputs: these runs are reused, not repeated.",
-        )
         spec.outline(
             cls.setup,
             cls.analyse_sites,
@@ -207,20 +217,10 @@ class XasWorkChain(ProtocolMixin, WorkChain):
             builder.options = orm.Dict(dict(options))
         return builder
 
-    @classmethod
-    def get_restart_builder(cls, node: orm.WorkflowNode):
-        """Builder with the inputs of ``node`` (an earlier ``lps.xas``) and its finished runs as ``finished``."""
-        builder = node.get_builder_restart()
-        finished = dict(node.inputs.finished) if "finished" in node.inputs else {}
-        if "raw" in node.outputs:
-            finished.update({key: value for key, value in node.outputs.raw.items()})
-        builder.finished = finished
-        return builder
-
     # ------------------------------------------------------------------------------------------ steps
 
     def _engine(self):
-        return get_engine(self.inputs.engine.value)
+        return get_core_hole_engine(self.inputs.engine.value)
 
     def setup(self):
         """Check that the structure has the absorber and that the engine can make its 1s hole."""
@@ -230,10 +230,7 @@ class XasWorkChain(ProtocolMixin, WorkChain):
             return self.exit_codes.ERROR_NO_ABSORBER.format(
                 formula=self.inputs.structure.get_formula(), element=element
             )
-        try:
-            reason = engine.check_core_hole(element)
-        except NotImplementedError as exception:
-            reason = str(exception)
+        reason = engine.check_core_hole(element)
         if reason:
             return self.exit_codes.ERROR_NO_CORE_LEVEL.format(engine=engine.name, element=element, detail=reason)
         self.ctx.protocol = self.inputs.engine_protocol.value if "engine_protocol" in self.inputs else None
@@ -241,7 +238,6 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         ground = self.inputs.ground_state_overrides.get_dict() if "ground_state_overrides" in self.inputs else {}
         self.ctx.ground_state_overrides = recursive_merge(self.ctx.xch_overrides, ground)
         self.ctx.options = self.inputs.options.get_dict() if "options" in self.inputs else None
-        self.ctx.finished = dict(self.inputs.finished) if "finished" in self.inputs else {}
         return None
 
     def analyse_sites(self):
@@ -282,9 +278,6 @@ class XasWorkChain(ProtocolMixin, WorkChain):
     def prepare_core_hole(self):
         """Ask the engine for what the core-hole runs need besides the structure (GPAW: the 1s-hole dataset)."""
         engine = self._engine()
-        if all(f"spectrum_{label}" in self.ctx.finished for label in self.ctx.labels):
-            self.ctx.core_hole = {}
-            return None
         try:
             self.ctx.core_hole = engine.prepare_core_hole(
                 self.inputs.absorber.value, self.ctx.protocol, self.ctx.xch_overrides
@@ -296,17 +289,11 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         return None
 
     def run_calculations(self):
-        """Launch the ground state and every core-hole site not finished before, all at once."""
+        """Launch the ground state and every core-hole site, all at once (cached runs finish at once)."""
         engine = self._engine()
         kind = absorber_kind_name(self.inputs.absorber.value)
-        launches = []
-        if "ground_state_energy" not in self.ctx.finished:
-            launches.append(("ground_state", self.ctx.analysis["ground_state"], None, True))
-        for label in self.ctx.labels:
-            if f"spectrum_{label}" not in self.ctx.finished:
-                launches.append((label, self.ctx.analysis[label], kind, False))
-            else:
-                self.report(f"{label}: reusing the finished core-hole run")
+        launches = [("ground_state", self.ctx.analysis["ground_state"], None, True)]
+        launches += [(label, self.ctx.analysis[label], kind, False) for label in self.ctx.labels]
         for label, structure, absorber_kind, ground_state in launches:
             overrides = self.ctx.ground_state_overrides if ground_state else self.ctx.xch_overrides
             try:
@@ -335,7 +322,7 @@ class XasWorkChain(ProtocolMixin, WorkChain):
     def inspect_calculations(self):
         """Normalise every run; output the finished ones under ``raw``; map failures to exit codes."""
         engine = self._engine()
-        raw = dict(self.ctx.finished)
+        raw = {}
         problems: dict[str, list[str]] = {"scf": [], "spectrum": [], "failed": []}
         ground_failure = None
         for label in ["ground_state", *self.ctx.labels]:

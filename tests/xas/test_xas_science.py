@@ -184,16 +184,14 @@ def test_vasp_xch_inputs_reproduce_the_recorded_incar():
     assert vasp_xch.zval_from_potcar("  POMASS =   32.066; ZVAL   =    6.000    mass and valenz") == 6.0
 
 
-def test_vasp_spectrum_reader_agrees_with_pymatgen():
-    from pymatgen.io.vasp.outputs import Outcar
-
+def test_vasp_spectrum_reader_agrees_with_vasps_core_dielectric_file():
+    """The OUTCAR block (read through pymatgen) against VASP's own CORE_DIELECTRIC_IMAG.dat (energy, ε₂ trace)."""
     parsed = vasp_xch.read_xch_outcar(SITES / "site_4" / "OUTCAR.bz2")
-    outcar = Outcar(SITES / "site_4" / "OUTCAR.bz2")
-    outcar.read_freq_dielectric()
-    tensor = np.array(outcar.dielectric_tensor_function)
-    assert np.allclose(parsed["spectrum_energy"], outcar.dielectric_energies)
-    assert np.allclose(parsed["mu"], np.array([np.diag(t).imag for t in tensor]))
-    assert parsed["mu"].shape == (1000, 3)
+    written = np.loadtxt(SITES / "site_4" / "CORE_DIELECTRIC_IMAG.dat")
+    assert parsed["has_spectrum"] and parsed["mu"].shape == (1000, 3) and parsed["spectrum_components"].shape[1] == 6
+    assert np.allclose(parsed["spectrum_energy"], written[:, 0], rtol=0, atol=1e-6)
+    assert np.allclose(parsed["mu"].sum(axis=1), written[:, 1], rtol=0, atol=1e-12)
+    assert written[:, 1].max() > 0
     assert parsed["raw_onset"] == pytest.approx(3.4565 + 2393.17085973796)
     assert parsed["nelect"] == 353 and parsed["converged_electronic"]
     with pytest.raises(vasp_xch.MissingSpectrumError):

@@ -6,6 +6,7 @@ they reproduce the published inputs (cell, absorber-first species blocks, positi
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import shutil
 
@@ -15,6 +16,7 @@ import pytest
 from aiida import orm
 from aiida.common.links import LinkType
 from aiida.engine import run_get_node
+from aiida.manage.caching import enable_caching
 
 from aiida_lps.engines.vasp import outputs
 from aiida_lps.engines.vasp.xch import read_xch_outcar
@@ -26,6 +28,8 @@ DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 GROUND_REGISTRY = DATA / "vasp"  # ground_state of the same structure (vasp-xch-Li7P3S11/ground_state)
 SITES = DATA / "xas" / "vasp-xch-Li7P3S11-sites"
 CONTCAR = DATA / "xas" / "structures" / "CONTCAR_Li7P3S11"
+VASP_CALCULATION = "aiida.calculations:vasp.vasp"
+NORMALISER = "aiida_lps.dft.vasp.normalise_vasp_xch"  # the one parse of each OUTCAR, cached with its CalcJob
 LOCAL = {"withmpi": False, "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
 
 
@@ -56,36 +60,57 @@ def _builder(code, family, structure):
     return XasWorkChain.get_builder_from_protocol(code, structure, "vasp", overrides=overrides, options=LOCAL)
 
 
+@contextlib.contextmanager
+def _caching():
+    """AiiDA caching of the VASP CalcJobs and of the OUTCAR parser calcfunction (see docs/xas.md)."""
+    with enable_caching(identifier=VASP_CALCULATION), enable_caching(identifier=NORMALISER):
+        yield
+
+
+def _calculations(node: orm.WorkflowNode) -> dict[str, orm.CalcJobNode]:
+    """The VASP calculation of each run (``ground_state``, ``xch_site_<n>``) called by the ``lps.xas`` ``node``."""
+    links = node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()
+    return {link.link_label: link.node.called[-1] for link in links}
+
+
 def _replayed_run(node: orm.WorkflowNode, label: str) -> str:
     """What the replay code printed for the run called ``label`` by ``node``."""
-    links = {link.link_label: link.node for link in node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()}
-    return links[label].called[-1].outputs.retrieved.get_object_content("vasp_output")
+    return _calculations(node)[label].outputs.retrieved.get_object_content("vasp_output")
 
 
-def test_li7p3s11_xas_replayed_with_failure_and_restart(aiida_localhost, lda_family, tmp_path):
+def test_li7p3s11_xas_replayed_with_failure_and_cached_rerun(aiida_localhost, lda_family, tmp_path):
     aiida_localhost.set_minimum_job_poll_interval(0.0)
     structure = orm.StructureData(ase=ase.io.read(CONTCAR, format="vasp"))
 
     # 1. a registry without site_11: its run fails, the ground state and the other 10 sites are kept
     partial = tmp_path / "partial"
     shutil.copytree(SITES, partial, ignore=shutil.ignore_patterns("site_11"))
-    code = replay_code(aiida_localhost, [GROUND_REGISTRY, partial], directory=tmp_path / "bin-partial", label="p")
-    _, failed = run_get_node(_builder(code, lda_family, structure))
+    code = replay_code(aiida_localhost, [GROUND_REGISTRY, partial], directory=tmp_path / "bin", label="replay")
+    with _caching():
+        _, failed = run_get_node(_builder(code, lda_family, structure))
     assert failed.exit_status == XasWorkChain.exit_codes.ERROR_SITES_FAILED.status
     assert "['site_11']" in failed.exit_message and "site_10" in failed.exit_message
     raw = failed.outputs.raw
     assert "ground_state_energy" in raw and "spectrum_site_10" in raw and "spectrum_site_11" not in raw
     assert "spectrum" not in failed.outputs
 
-    # 2. the restart reuses every finished run and launches only site_11
-    code = replay_code(aiida_localhost, [GROUND_REGISTRY, SITES], directory=tmp_path / "bin", label="full")
-    builder = XasWorkChain.get_restart_builder(failed)
-    builder.code = code
-    results, node = run_get_node(builder)
+    # 2. once site_11 is recorded, a rerun of the same inputs with caching takes the 11 finished runs from the
+    # cache (AiiDA does not reuse the failed one: its exit code invalidates the cache) and runs only site_11
+    shutil.copytree(SITES / "site_11", partial / "site_11")
+    with _caching():
+        results, node = run_get_node(_builder(code, lda_family, structure))
     assert node.is_finished_ok, node.exit_message
-    launched = [link.link_label for link in node.base.links.get_outgoing().all() if link.link_label.startswith("xch_")
-                or link.link_label == "ground_state"]  # fmt: skip
-    assert launched == ["xch_site_11"]
+    calculations = _calculations(node)
+    assert len(calculations) == 12
+    sources = {label: calc.base.caching.get_cache_source() for label, calc in calculations.items()}
+    assert [label for label, source in sources.items() if source is None] == ["xch_site_11"]
+    # each run's OUTCAR was parsed once, by one normalise_vasp_xch calcfunction that made the nodes used
+    normalisers = [called for called in node.called if called.process_label == "normalise_vasp_xch"]
+    assert sorted(n.inputs.retrieved.uuid for n in normalisers) == sorted(
+        calc.outputs.retrieved.uuid for calc in calculations.values()
+    )
+    first = {calc.uuid: label for label, calc in _calculations(failed).items()}
+    assert all(first[source] == label for label, source in sources.items() if source is not None)
     assert "replayed recorded run" in _replayed_run(node, "xch_site_11") and "site_11" in _replayed_run(
         node, "xch_site_11"
     )
@@ -142,3 +167,15 @@ def test_li7p3s11_xas_replayed_with_failure_and_restart(aiida_localhost, lda_fam
     spectra = [link.link_label for link in creator.base.links.get_incoming().all()
                if link.link_label.startswith("spectrum_")]  # fmt: skip
     assert sorted(spectra) == sorted(f"spectrum_site_{n}" for n in range(1, 12))
+
+    # 3. a repeated run takes all 12 calculations from the cache and gives the same spectrum
+    with _caching():
+        repeated, again = run_get_node(_builder(code, lda_family, structure))
+    assert again.is_finished_ok, again.exit_message
+    sources = {label: calc.base.caching.get_cache_source() for label, calc in _calculations(again).items()}
+    assert len(sources) == 12 and None not in sources.values()
+    assert sources["xch_site_11"] == calculations["xch_site_11"].uuid
+    normalisers = [called for called in again.called if called.process_label == "normalise_vasp_xch"]
+    assert len(normalisers) == 12 and all(n.base.caching.get_cache_source() for n in normalisers)  # no OUTCAR read
+    for name in ("energy", "mu", "mu_average"):
+        assert np.array_equal(repeated["spectrum"].get_array(name), average.get_array(name))

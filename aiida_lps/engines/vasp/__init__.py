@@ -1,4 +1,5 @@
-"""VASP adapter: INCAR/k-point/POTCAR choices per task and protocol, OUTCAR/OSZICAR readers (no AiiDA import)."""
+"""VASP adapter: INCAR/k-point/POTCAR choices per task and protocol, OUTCAR/OSZICAR readers through ASE and
+pymatgen (no AiiDA import)."""
 
 from aiida_lps.engines.vasp.outputs import read_oszicar, read_outcar, read_vasp_outputs, stress_from_kb
 from aiida_lps.engines.vasp.settings import (

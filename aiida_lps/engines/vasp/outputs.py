@@ -1,21 +1,27 @@
-"""Readers of VASP's OUTCAR and OSZICAR (plain, ``.bz2``, ``.gz`` or ``.xz``), no AiiDA import.
+"""Readers of VASP's OUTCAR and OSZICAR (plain, ``.bz2``, ``.gz`` or ``.xz``) through ASE and pymatgen; no AiiDA.
 
-Units of :func:`read_outcar`: energies eV, forces eV/Å, positions and cell Å, stress eV/Å³ with ASE's sign
-convention (σ = (1/V) ∂E/∂ε: a compressed cell has a negative diagonal). VASP prints the stress in kB as
-``xx yy zz xy yz zx`` with the opposite sign (a pressure), so ``stress = -0.1 GPa × (kB values)`` as in ASE's
-VASP reader.
+* ASE's ``vasp-out`` reader (``ase.io.read(..., index=":")``): energy(sigma→0) and TOTEN per ionic step, forces,
+  positions, cell and stress (eV/Å³, ASE's sign convention σ = (1/V) ∂E/∂ε: a compressed cell has a negative
+  diagonal; VASP prints the opposite sign in kB).
+* pymatgen's ``Outcar``: Fermi energy, energy without entropy, the timing footer (``run_stats``) and, through
+  ``Outcar.read_pattern``, the INCAR echo (NELECT, NELM, NSW, IBRION, ...), POTCAR titles, VASP version, k-mesh,
+  the kB stress line and the SCF loop markers (``Iteration``, ``aborting loop``) that neither library interprets.
+* pymatgen's ``Oszicar``: the ionic steps of an OSZICAR.
+
+Units: energies eV, forces eV/Å, positions and cell Å, stress eV/Å³.
 """
 
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
-import io
 import lzma
 import os
 import pathlib
-import re
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -32,23 +38,29 @@ __all__ = (
 
 _COMPRESSED = {".bz2": bz2.open, ".gz": gzip.open, ".xz": lzma.open}
 _FLOAT = r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[EeDd][-+]?\d+)?"
-_FLOAT_RE = re.compile(_FLOAT)
-_ITERATION = re.compile(r"-+\s*Iteration\s+(\d+)\s*\(\s*(\d+)\)")
-_VERSION = re.compile(r"vasp\.(\d+(?:\.\d+)*)")
-_PARAMETERS = {
-    "nions": re.compile(r"NIONS\s*=\s*(\d+)"),
-    "nelect": re.compile(r"NELECT\s*=\s*(" + _FLOAT + ")"),
-    "nelm": re.compile(r"\bNELM\s*=\s*(\d+)"),
-    "nsw": re.compile(r"\bNSW\s*=\s*(\d+)"),
-    "ibrion": re.compile(r"\bIBRION\s*=\s*(-?\d+)"),
-    "isif": re.compile(r"\bISIF\s*=\s*(\d+)"),
-    "ispin": re.compile(r"\bISPIN\s*=\s*(\d+)"),
-    "encut": re.compile(r"\bENCUT\s*=\s*(" + _FLOAT + ")"),
-    "ediff": re.compile(r"\bEDIFF\s*=\s*(" + _FLOAT + ")"),
-    "ediffg": re.compile(r"\bEDIFFG\s*=\s*(" + _FLOAT + ")"),
-    "nkpts": re.compile(r"\bNKPTS\s*=\s*(\d+)"),
+#: ``Outcar.read_pattern`` patterns of what pymatgen's ``Outcar`` does not read itself.
+_PATTERNS = {
+    "version": r"vasp\.(\d+(?:\.\d+)*)",
+    "titel": r"TITEL\s*=\s*(.*\S)",
+    "kpoint_mesh": r"generate k-points for:\s+(\d+)\s+(\d+)\s+(\d+)",
+    "stress_kb": r"^\s*in kB" + (r"\s+(" + _FLOAT + ")") * 6,
+    "iteration": r"-\s*Iteration\s+(\d+)\s*\(\s*(\d+)\)",
+    "aborting": r"aborting loop(.*)",
+    "accuracy": r"(reached required accuracy)",
+    "nions": r"NIONS\s*=\s*(\d+)",
+    "nelect": r"NELECT\s*=\s*(" + _FLOAT + ")",
+    "nelm": r"NELM\s*=\s*(\d+)",
+    "nsw": r"NSW\s*=\s*(\d+)",
+    "ibrion": r"IBRION\s*=\s*(-?\d+)",
+    "isif": r"ISIF\s*=\s*(\d+)",
+    "ispin": r"ISPIN\s*=\s*(\d+)",
+    "encut": r"ENCUT\s*=\s*(" + _FLOAT + ")",
+    "ediff": r"EDIFF\s*=\s*(" + _FLOAT + ")",
+    "ediffg": r"EDIFFG\s*=\s*(" + _FLOAT + ")",
+    "nkpts": r"NKPTS\s*=\s*(\d+)",
 }
-_INTEGER_PARAMETERS = {"nions", "nelm", "nsw", "ibrion", "isif", "ispin", "nkpts"}
+_INTEGERS = ("nions", "nelm", "nsw", "ibrion", "isif", "ispin", "nkpts")
+_FLOATS = ("nelect", "encut", "ediff", "ediffg")
 
 
 def find_output(folder: str | os.PathLike, name: str) -> pathlib.Path:
@@ -72,16 +84,21 @@ def open_text(path: str | os.PathLike) -> IO[str]:
     return path.open("r", encoding="utf-8", errors="replace")
 
 
-def _read(source: str | os.PathLike | IO[str] | IO[bytes]) -> str:
-    if hasattr(source, "read"):
-        content = source.read()
-        return content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
-    with open_text(source) as handle:
-        return handle.read()
-
-
-def _floats(line: str) -> list[float]:
-    return [float(token.replace("D", "E").replace("d", "e")) for token in _FLOAT_RE.findall(line)]
+@contextlib.contextmanager
+def _plain_file(source: str | os.PathLike | IO[str] | IO[bytes]) -> Iterator[pathlib.Path]:
+    """A plain (uncompressed) file with the content of ``source`` (a path, possibly compressed, or an open file)."""
+    if not hasattr(source, "read") and pathlib.Path(source).suffix not in _COMPRESSED:
+        yield pathlib.Path(source)
+        return
+    with tempfile.TemporaryDirectory(prefix="lps-vasp-") as directory:
+        target = pathlib.Path(directory) / "OUTCAR"
+        if hasattr(source, "read"):
+            content = source.read()
+            target.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        else:
+            with _COMPRESSED[pathlib.Path(source).suffix](source, "rb") as handle, target.open("wb") as out:
+                shutil.copyfileobj(handle, out)
+        yield target
 
 
 def stress_from_kb(values: Sequence[float]) -> np.ndarray:
@@ -92,7 +109,7 @@ def stress_from_kb(values: Sequence[float]) -> np.ndarray:
 
 
 def read_outcar(source: str | os.PathLike | IO[str] | IO[bytes]) -> dict[str, Any]:
-    """Read the results of an OUTCAR (path, possibly compressed, or an open file).
+    """Read the results of an OUTCAR (path, possibly compressed, or an open file) with ASE and pymatgen.
 
     Returns a dictionary with ``energy`` (energy(sigma→0) of the last ionic step, eV), ``energy_free`` (TOTEN),
     ``energy_without_entropy``, ``energies`` (energy(sigma→0) per ionic step), ``forces`` (n, 3) eV/Å,
@@ -106,140 +123,85 @@ def read_outcar(source: str | os.PathLike | IO[str] | IO[bytes]) -> dict[str, An
     ``converged_ionic`` is ``True`` for a run without ionic loop (NSW = 0 or IBRION = -1) that completed its step,
     for a relaxation (IBRION 1–3) that printed "reached required accuracy", and for MD (IBRION 0) that ran NSW steps.
     """
-    text = _read(source)
-    lines = text.splitlines()
-    result: dict[str, Any] = {
-        "vasp_version": None,
-        "potcars": [],
-        "kpoint_mesh": None,
-        "fermi_energy": None,
-        "stress_kb": None,
-        "stress": None,
-        "forces": None,
-        "positions": None,
-        "cell": None,
-    }
-    for key in _PARAMETERS:
-        result[key] = None
-    energies: list[float] = []
-    free_energies: list[float] = []
-    without_entropy: list[float] = []
-    electronic_steps: dict[int, int] = {}
-    scf_status: dict[int, bool] = {}
-    ionic = 0
-    in_energy_block = False
-    relaxation_converged = False
-    finished = False
+    with _plain_file(source) as path:
+        return _read_outcar(path)[0]
 
-    index = 0
-    n_lines = len(lines)
-    while index < n_lines:
-        line = lines[index]
-        if result["vasp_version"] is None and "vasp." in line:
-            match = _VERSION.search(line)
-            if match:
-                result["vasp_version"] = match.group(1)
-                result["vasp_version_line"] = line.strip()
-        if "Iteration" in line:
-            match = _ITERATION.search(line)
-            if match:
-                ionic = int(match.group(1))
-                electronic_steps[ionic] = electronic_steps.get(ionic, 0) + 1
-        elif "aborting loop" in line:
-            scf_status[ionic] = "EDIFF is reached" in line and "not reached" not in line
-        elif "TITEL" in line:
-            result["potcars"].append(line.split("=", 1)[1].strip())
-        elif "=" in line and any(key.upper() in line for key in _PARAMETERS):
-            for key, pattern in _PARAMETERS.items():
-                if result[key] is None:
-                    match = pattern.search(line)
-                    if match:
-                        value = match.group(1)
-                        result[key] = int(value) if key in _INTEGER_PARAMETERS else float(value)
-        if "generate k-points for:" in line:
-            result["kpoint_mesh"] = [int(v) for v in line.split(":", 1)[1].split()[:3]]
-        elif "E-fermi" in line:
-            values = _floats(line.split(":", 1)[1])
-            if values:
-                result["fermi_energy"] = values[0]
-        elif line.lstrip().startswith("in kB"):
-            result["stress_kb"] = _floats(line.split("kB", 1)[1])[:6]
-        elif "direct lattice vectors" in line:
-            result["cell"] = np.array([_floats(lines[index + j])[:3] for j in (1, 2, 3)])
-        elif "TOTAL-FORCE (eV/Angst)" in line:
-            nions = result["nions"]
-            block = [_floats(lines[index + 2 + j]) for j in range(nions)]
-            array = np.array([row[:6] for row in block])
-            result["positions"] = array[:, :3]
-            result["forces"] = array[:, 3:6]
-            index += 2 + nions
-        elif "FREE ENERGIE OF THE ION-ELECTRON SYSTEM" in line:
-            in_energy_block = True
-        elif in_energy_block and "TOTEN" in line:
-            free_energies.append(_floats(line.split("=", 1)[1])[0])
-        elif in_energy_block and "energy(sigma->0)" in line:
-            energies.append(float(line.rsplit("=", 1)[1].split()[0]))
-            without_entropy.append(_floats(line.split("=", 1)[1])[0])
-            in_energy_block = False
-        elif "reached required accuracy" in line:
-            relaxation_converged = True
-        elif "General timing and accounting" in line:
-            finished = True
-        index += 1
 
+def _read_outcar(path: pathlib.Path) -> tuple[dict[str, Any], Any]:
+    """:func:`read_outcar` of a plain file, and the pymatgen ``Outcar`` it made (for further ``read_*`` calls)."""
+    import ase.io
+    from pymatgen.io.vasp.outputs import Outcar
+
+    outcar = Outcar(str(path))
+    outcar.read_pattern(_PATTERNS)
+    try:
+        images = ase.io.read(path, format="vasp-out", index=":")
+    except (ValueError, IndexError, StopIteration):  # no completed ionic step
+        images = []
+    data = outcar.data
+    first = {key: data[key][0] if data.get(key) else None for key in _PATTERNS}
+    result: dict[str, Any] = {key: None if first[key] is None else int(first[key][0]) for key in _INTEGERS}
+    result.update({key: None if first[key] is None else float(first[key][0]) for key in _FLOATS})
+    result["vasp_version"] = first["version"][0] if first["version"] else None
+    result["potcars"] = [match[0] for match in data.get("titel", [])]
+    result["kpoint_mesh"] = [int(v) for v in first["kpoint_mesh"]] if first["kpoint_mesh"] else None
+    result["fermi_energy"] = outcar.efermi
+    result["energy_without_entropy"] = outcar.final_energy_wo_entrp if images else None
+
+    energies = [float(atoms.get_potential_energy()) for atoms in images]
     result["energies"] = energies
     result["energy"] = energies[-1] if energies else None
-    result["energy_free"] = free_energies[-1] if free_energies else None
-    result["energy_without_entropy"] = without_entropy[-1] if without_entropy else None
-    if result["stress_kb"] is not None and len(result["stress_kb"]) == 6:
-        result["stress"] = stress_from_kb(result["stress_kb"])
+    result.update(stress_kb=None, stress=None, forces=None, positions=None, cell=None, energy_free=None)
+    if images:
+        last = images[-1]
+        result["energy_free"] = float(last.calc.results["free_energy"])
+        result["forces"] = np.array(last.get_forces())
+        result["positions"] = np.array(last.positions)
+        result["cell"] = np.array(last.cell[:])
+        if "stress" in last.calc.results:
+            result["stress"] = np.array(last.get_stress(voigt=False))
+    if data.get("stress_kb"):
+        result["stress_kb"] = [float(v) for v in data["stress_kb"][-1]]
     result["n_ionic_steps"] = len(energies)
-    last = max(electronic_steps) if electronic_steps else None
-    result["n_electronic_steps"] = electronic_steps.get(last, 0) if last is not None else 0
-    if last is None:
+
+    iterations = [int(ionic) for ionic, _ in data.get("iteration", [])]
+    last_step = iterations[-1] if iterations else None
+    result["n_electronic_steps"] = iterations.count(last_step) if last_step is not None else 0
+    loops = [match[0] for match in data.get("aborting", [])]  # one per ionic step that ended its SCF loop
+    if last_step is None:
         converged_electronic = False
-    elif last in scf_status:
-        converged_electronic = scf_status[last]
+    elif len(loops) >= last_step:
+        converged_electronic = "EDIFF is reached" in loops[last_step - 1] and "not reached" not in loops[-1]
     else:
-        converged_electronic = result["nelm"] is not None and electronic_steps[last] < result["nelm"]
+        converged_electronic = result["nelm"] is not None and result["n_electronic_steps"] < result["nelm"]
     result["converged_electronic"] = bool(converged_electronic)
 
+    finished = "Elapsed time (sec)" in (outcar.run_stats or {})
     nsw, ibrion = result["nsw"] or 0, result["ibrion"]
     if nsw == 0 or ibrion == -1:
         converged_ionic = len(energies) >= 1
     elif ibrion in (1, 2, 3):
-        converged_ionic = relaxation_converged
+        converged_ionic = bool(data.get("accuracy"))
     elif ibrion == 0:
         converged_ionic = len(energies) >= nsw
     else:
         converged_ionic = finished
     result["converged_ionic"] = bool(converged_ionic)
     result["finished"] = finished
-    return result
-
-
-_OSZICAR_VALUE = re.compile(r"(?:^|\s)(F|E0|d E|mag|T|E|EK|SP|SK)\s*=\s*(" + _FLOAT + ")")
-_OSZICAR_SCF = re.compile(r"^\s*(DAV|RMM|CG|SDA|DIA|EDD)\s*:\s*\d+")
-_OSZICAR_KEYS = {"d E": "dE"}  # other keys keep their OSZICAR name
+    return result, outcar
 
 
 def read_oszicar(source: str | os.PathLike | IO[str] | IO[bytes]) -> list[dict[str, float]]:
-    """Ionic steps of an OSZICAR: ``step``, ``F`` (eV), ``E0`` (energy(sigma→0), eV), ``dE``, ``mag`` (μB) where
-    printed (MD lines add ``T`` K, ``E``, ``EK``, ...), and ``n_electronic`` (SCF steps of that ionic step)."""
-    steps: list[dict[str, float]] = []
-    n_scf = 0
-    for line in io.StringIO(_read(source)):
-        if _OSZICAR_SCF.match(line):
-            n_scf += 1
-            continue
-        tokens = line.split()
-        if tokens and tokens[0].isdigit() and "F=" in line:
-            entry: dict[str, float] = {"step": int(tokens[0])}
-            for key, value in _OSZICAR_VALUE.findall(line):
-                entry[_OSZICAR_KEYS.get(key, key)] = float(value)
-            entry["n_electronic"] = n_scf
-            steps.append(entry)
-            n_scf = 0
+    """Ionic steps of an OSZICAR (pymatgen's ``Oszicar``): ``step``, ``F`` (eV), ``E0`` (energy(sigma→0), eV),
+    ``dE``, ``mag`` (μB) where printed (MD lines add ``T`` K, ``E``, ``EK``, ...), and ``n_electronic`` (SCF steps
+    of that ionic step)."""
+    from pymatgen.io.vasp.outputs import Oszicar
+
+    with _plain_file(source) as path:
+        oszicar = Oszicar(str(path))
+    steps = []
+    for number, (ionic, electronic) in enumerate(zip(oszicar.ionic_steps, oszicar.electronic_steps, strict=False)):
+        steps.append({"step": number + 1, **{k: float(v) for k, v in ionic.items()}, "n_electronic": len(electronic)})
     return steps
 
 

@@ -10,7 +10,9 @@ absorber is the first species of the POSCAR), ``CLN = 1``, ``CLL = 0`` (1s, K ed
 
 The spectrum is the ``frequency dependent IMAGINARY DIELECTRIC FUNCTION`` block of the OUTCAR that follows the
 ``ZCORE= … ECORE= …`` line: energies (eV, on VASP's raw axis ε_c − ε_1s) and the tensor components
-``X Y Z XY YZ ZX``; the raw onset (the XCH LUMO on that axis) is ``E_F − ECORE``.
+``X Y Z XY YZ ZX``; the raw onset (the XCH LUMO on that axis) is ``E_F − ECORE``. The block is read by pymatgen's
+``Outcar.read_freq_dielectric`` (it covers the core-level block of these files; checked against VASP's own
+``CORE_DIELECTRIC_IMAG.dat`` in the tests), ECORE by ``Outcar.read_pattern``: no hand-written block reader.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
+from pymatgen.io.vasp.outputs import Outcar
 
-from aiida_lps.engines.vasp.outputs import _read, read_outcar
+from aiida_lps.engines.vasp.outputs import _plain_file, _read_outcar
 
 __all__ = (
     "CORE_HOLE_TAGS",
@@ -72,7 +75,7 @@ XCH_INCAR: dict[str, Any] = {**GROUND_STATE_INCAR, **CORE_HOLE_TAGS}
 KPOINT_SPACING = 0.25
 
 _SPECTRUM_HEADER = "frequency dependent IMAGINARY DIELECTRIC FUNCTION"
-_ECORE = re.compile(r"ECORE\s*=\s*([-+]?\d+(?:\.\d*)?(?:[EeDd][-+]?\d+)?)")
+_ECORE = r"ECORE\s*=\s*([-+]?\d+(?:\.\d*)?(?:[EeDd][-+]?\d+)?)"
 _ZVAL = re.compile(r"ZVAL\s*=\s*([-+]?\d+(?:\.\d*)?)")
 
 
@@ -129,88 +132,62 @@ def core_hole_incar(
     return incar
 
 
-def _lines(source: str | os.PathLike | IO[str] | IO[bytes]) -> list[str]:
-    if isinstance(source, str) and "\n" in source:
-        return source.splitlines()
-    return _read(source).splitlines()
+def _outcar(source: str | os.PathLike | Outcar) -> Outcar:
+    return source if isinstance(source, Outcar) else Outcar(str(source))
 
 
-def read_core_energy(source: str | os.PathLike | IO[str] | IO[bytes]) -> float | None:
-    """ECORE (eV) of the last ``ZCORE= … ECORE= …`` line, or ``None``."""
-    values = [float(m.group(1).replace("D", "E")) for m in _ECORE.finditer("\n".join(_lines(source)))]
-    return values[-1] if values else None
+def read_core_energy(source: str | os.PathLike | Outcar) -> float | None:
+    """ECORE (eV) of the last ``ZCORE= … ECORE= …`` line, or ``None`` (pymatgen's ``Outcar.read_pattern``)."""
+    outcar = _outcar(source)
+    outcar.read_pattern({"ecore": _ECORE}, postprocess=lambda text: float(text.replace("D", "E")))
+    values = outcar.data.get("ecore") or []
+    return values[-1][0] if values else None
 
 
-def read_xch_spectrum(source: str | os.PathLike | IO[str] | IO[bytes]) -> tuple[np.ndarray, np.ndarray]:
+def read_xch_spectrum(source: str | os.PathLike | Outcar) -> tuple[np.ndarray, np.ndarray]:
     """The CH_LSPEC spectrum of an OUTCAR: energies (n,) eV and ε₂ components (n, 6) ``X Y Z XY YZ ZX``.
 
-    Takes the first ``frequency dependent IMAGINARY DIELECTRIC FUNCTION`` block after the last ``ECORE=`` line
-    (or the first block if there is none).
+    Read by pymatgen's ``Outcar.read_freq_dielectric`` (the first ``IMAGINARY DIELECTRIC FUNCTION`` block: with
+    CH_LSPEC the core-level one; VASP writes the same ε₂ trace to ``CORE_DIELECTRIC_IMAG.dat``).
 
     :raises MissingSpectrumError: if there is no such block or it is empty.
     """
-    lines = _lines(source)
-    start = 0
-    for index, line in enumerate(lines):
-        if "ECORE=" in line:
-            start = index
-    header = next((i for i in range(start, len(lines)) if _SPECTRUM_HEADER in lines[i]), None)
-    if header is None:
+    outcar = _outcar(source)
+    outcar.read_freq_dielectric()
+    energies = np.asarray(outcar.dielectric_energies, dtype=float)
+    tensor = np.asarray(outcar.dielectric_tensor_function).imag
+    if energies.size == 0 or tensor.shape != (energies.size, 3, 3):
         raise MissingSpectrumError(f"no '{_SPECTRUM_HEADER}' block in the OUTCAR (was CH_LSPEC = .TRUE. set?)")
-    rows: list[list[float]] = []
-    for line in lines[header + 1 :]:
-        row = _numbers(line)
-        if row is None:
-            if rows:
-                break
-            if len(rows) == 0 and line.strip() and not line.strip().startswith(("E(ev)", "-")):
-                break
-            continue
-        rows.append(row)
-    if not rows or any(len(r) != 7 for r in rows):
-        raise MissingSpectrumError("the core-hole spectrum block of the OUTCAR is empty or malformed")
-    data = np.asarray(rows)
-    return data[:, 0], data[:, 1:]
+    components = np.stack(
+        [tensor[:, 0, 0], tensor[:, 1, 1], tensor[:, 2, 2], tensor[:, 0, 1], tensor[:, 1, 2], tensor[:, 0, 2]], axis=1
+    )
+    return energies, components
 
 
-def read_xch_outcar(source: str | os.PathLike | IO[str] | IO[bytes]) -> dict[str, Any]:
+def read_xch_outcar(source: str | os.PathLike, spectrum: bool = True) -> dict[str, Any]:
     """Results of a VASP core-hole run: the :func:`~aiida_lps.engines.vasp.outputs.read_outcar` dictionary plus
     ``spectrum_energy`` (n,) eV, ``spectrum_components`` (n, 6), ``mu`` (n, 3) = the diagonal X, Y, Z, ``ecore``
-    (eV) and ``raw_onset`` = E_F − ECORE (eV).
-
-    :raises MissingSpectrumError: if the spectrum block is missing (see :func:`read_xch_spectrum`).
+    (eV) and ``raw_onset`` = E_F − ECORE (eV). Without a spectrum block (or with ``spectrum=False``) these are
+    ``None`` and ``has_spectrum`` is ``False``: the caller decides whether that is an error.
     """
-    text = "\n".join(_lines(source)) + "\n"
-    result = read_outcar(_StringSource(text))
-    energy, components = read_xch_spectrum(text)
-    ecore = read_core_energy(text)
+    with _plain_file(source) as path:  # one decompressed copy and one pymatgen Outcar for every quantity
+        result, outcar = _read_outcar(path)
+        result.update(spectrum_energy=None, spectrum_components=None, mu=None, ecore=None, raw_onset=None)
+        result["has_spectrum"] = False
+        if not spectrum:
+            return result
+        try:
+            energy, components = read_xch_spectrum(outcar)
+        except MissingSpectrumError:
+            return result
+        ecore = read_core_energy(outcar)
     result.update(
         spectrum_energy=energy,
         spectrum_components=components,
         mu=components[:, :3].copy(),
         ecore=ecore,
+        has_spectrum=True,
         raw_onset=(result["fermi_energy"] - ecore) if (ecore is not None and result["fermi_energy"] is not None)
         else None,
     )  # fmt: skip
     return result
-
-
-def _numbers(line: str) -> list[float] | None:
-    """The floats of a line of 7 numbers, else ``None``."""
-    tokens = line.split()
-    if len(tokens) < 7:
-        return None
-    try:
-        return [float(t) for t in tokens[:7]]
-    except ValueError:
-        return None
-
-
-class _StringSource:
-    """A minimal file-like wrapper so that :func:`read_outcar` reads text already in memory."""
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-
-    def read(self) -> str:
-        return self._text
