@@ -17,11 +17,13 @@ from aiida.engine import calcfunction
 from pymatgen.core import Structure
 
 from aiida_lps.common.serialize import json_safe
+from aiida_lps.protocols import default_inputs
 from aiida_lps.science import xas
 from aiida_lps.science.supercell import minimum_repetitions, plane_spacings
 
 __all__ = (
     "SITE_DEFAULTS",
+    "XAS_DEFAULTS",
     "absorber_kind_name",
     "analyse_absorber_sites",
     "generate_core_hole_setup",
@@ -30,14 +32,16 @@ __all__ = (
     "to_pymatgen",
 )
 
+#: Defaults of ``lps.xas``'s parameters: the ``default_inputs`` of ``aiida_lps/protocols/xas.yaml`` (written only
+#: there): absorber, supercell_min_width (Å between opposite faces), symprec (Å), angle_tolerance (degrees),
+#: ground_state_cell, broadening (eV), grid (eV), calibration_shift (eV).
+XAS_DEFAULTS: dict[str, Any] = default_inputs("xas")["parameters"]
+
 #: Defaults of the ``parameters`` of :func:`analyse_absorber_sites`.
 SITE_DEFAULTS: dict[str, Any] = {
-    "absorber": "S",
-    "supercell_min_width": 10.0,  # Å, distance between opposite faces
-    "symprec": 0.01,  # Å (pymatgen's SpacegroupAnalyzer default, as xas-tools)
-    "angle_tolerance": 5.0,  # degrees
+    **{key: XAS_DEFAULTS[key] for key in ("absorber", "supercell_min_width", "symprec", "angle_tolerance")},
     "sites": None,  # user list of absorber indices (or {index: multiplicity}) bypassing symmetry
-    "ground_state_cell": "supercell",  # or "unit_cell": the input structure as given
+    "ground_state_cell": XAS_DEFAULTS["ground_state_cell"],  # or "unit_cell": the input structure as given
     "orient": True,  # supercells in the standard orientation (a ∥ x, b in the xy plane)
     "neighbours": ["P", "Li"],
     "neighbour_cutoff": 3.2,  # Å
@@ -168,10 +172,10 @@ def site_average_arrays(
         ``grid`` {``step``, ``below``, ``above``} (eV) and ``calibration_shift`` (eV).
     :returns: ``grid``, ``average`` (n, 3), ``sites`` {label: (n, 3)}, ``weights`` {label: w}, ``alignment``.
     """
-    broadening = {"gaussian_fwhm": 0.5, "lorentzian_fwhm": 0.59, "lorentzian_slope": 0.1,
-                  **(parameters.get("broadening") or {})}  # fmt: skip
-    grid_settings = {"step": 0.05, "below": 5.0, "above": 35.0, **(parameters.get("grid") or {})}
-    calibration = float(parameters.get("calibration_shift") or 0.0)
+    broadening = {**XAS_DEFAULTS["broadening"], **(parameters.get("broadening") or {})}
+    grid_settings = {**XAS_DEFAULTS["grid"], **(parameters.get("grid") or {})}
+    calibration = parameters.get("calibration_shift")
+    calibration = float(XAS_DEFAULTS["calibration_shift"] if calibration is None else calibration)
     e_gs = float(ground_state_energy)
     n_gs = int(ground_state_properties["n_atoms"])
     r_gs = float(ground_state_properties.get("reference_energy") or 0.0)

@@ -112,6 +112,11 @@ class DftEngine(abc.ABC):
     def get_available_protocols(cls) -> dict[str, dict]:
         """Protocol names with their descriptions."""
 
+    @classmethod
+    @abc.abstractmethod
+    def validate_overrides(cls, protocol: str | None = None, overrides: Mapping[str, Any] | None = None) -> None:
+        """Raise ``ValueError`` naming an unknown protocol or override key (the engine's protocol file decides)."""
+
     # ------------------------------------------------------------------ core-hole (XCH) XAS capability
 
     @classmethod

@@ -253,7 +253,7 @@ def first_transition(energy: np.ndarray, mu: np.ndarray, fraction: float = 1e-3)
 # ------------------------------------------------------------------------------------------------- broadening
 
 
-def lorentzian_fwhm(energy: np.ndarray, e_cbm: float, gamma0: float = 0.59, slope: float = 0.0) -> np.ndarray:
+def lorentzian_fwhm(energy: np.ndarray, e_cbm: float, gamma0: float, slope: float = 0.0) -> np.ndarray:
     """Lorentzian FWHM Γ(E) = Γ₀ + a·max(E − E_cbm, 0) (eV) of seed 000; ``slope`` a is dimensionless."""
     if gamma0 < 0 or slope < 0:
         raise ValueError(f"Γ₀ and a must be non-negative, got {gamma0} and {slope}")
@@ -280,8 +280,8 @@ def broaden(
     energy: np.ndarray,
     intensity: np.ndarray,
     grid: np.ndarray,
-    gaussian_fwhm: float = 0.5,
-    lorentzian_fwhm0: float = 0.59,
+    gaussian_fwhm: float,
+    lorentzian_fwhm0: float,
     slope: float = 0.0,
     e_cbm: float | None = None,
     sticks: bool = False,
@@ -351,7 +351,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- averaging
 
 
-def common_grid(onsets: Iterable[float], step: float = 0.05, below: float = 5.0, above: float = 35.0) -> np.ndarray:
+def common_grid(onsets: Iterable[float], step: float, below: float, above: float) -> np.ndarray:
     """Uniform grid (eV) from ``below`` eV under the lowest onset to ``above`` eV over the highest one."""
     onsets = [float(x) for x in onsets]
     if not onsets:

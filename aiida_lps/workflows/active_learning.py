@@ -25,12 +25,14 @@ from aiida_lps.calcfunctions.mlip import (
     strain_structure,
 )
 from aiida_lps.calculations.mlip import EXPLORATION_DEFAULTS, GammaExplorationCalculation, SnapTrainingCalculation
+from aiida_lps.common.mappings import recursive_merge
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.data.training_set import TrainingSetData
+from aiida_lps.dft.base import get_engine
+from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.workflows.dft import DftWorkChain
-from aiida_lps.workflows.protocols import ProtocolMixin
 
 __all__ = ("ActiveLearningWorkChain",)
 
@@ -208,18 +210,24 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
     @classmethod
     def get_builder_from_protocol(
         cls,
-        structures: Mapping[str, orm.StructureData],
         dft_code: orm.AbstractCode,
         lammps_code: orm.AbstractCode,
         python_code: orm.AbstractCode,
-        dft_engine: str = "gpaw",
+        structures: Mapping[str, orm.StructureData],
         protocol: str | None = None,
         overrides: Mapping | None = None,
+        options: Mapping | None = None,
+        *,
+        dft_engine: str = "gpaw",
     ):
         """Builder filled from ``protocol`` (``fast``, ``moderate``, ``precise``) with ``overrides`` merged on top.
 
-        :param structures: label → initial structure. :param dft_code: the engine's code.
-        :param lammps_code: ``lmp``. :param python_code: Python that runs the fit script.
+        :param dft_code: the code of ``dft_engine``. :param lammps_code: ``lmp``.
+        :param python_code: Python that runs the fit script. :param structures: label → initial structure.
+        :param overrides: nested dict over the protocol (``active_learning.yaml``); unknown keys raise ``ValueError``.
+        :param options: metadata options of every CalcJob (DFT labels, fits, exploration MD), merged over the
+            protocol's ``dft.options``.
+        :param dft_engine: ``gpaw`` or ``vasp``.
         """
         inputs = cls.get_protocol_inputs(protocol, overrides)
         builder = cls.get_builder()
@@ -236,13 +244,18 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         if dft.get("protocol"):
             builder.dft.protocol = orm.Str(dft["protocol"])
         if dft.get("overrides"):
+            get_engine(dft_engine).validate_overrides(dft.get("protocol"), dft["overrides"])
             builder.dft.overrides = orm.Dict(dft["overrides"])
-        if dft.get("options"):
-            builder.dft.options = orm.Dict(dft["options"])
+        dft_options = recursive_merge(dft.get("options") or {}, dict(options or {}))
+        if dft_options:
+            builder.dft.options = orm.Dict(dft_options)
         builder.fitting.code = python_code
         builder.fitting.parameters = orm.Dict(inputs["fitting"])
         builder.exploration.code = lammps_code
         builder.exploration.parameters = orm.Dict(inputs["exploration"])
+        if options:
+            builder.fitting.options = orm.Dict(dict(options))
+            builder.exploration.options = orm.Dict(dict(options))
         return builder
 
     # ------------------------------------------------------------------------------------------------------------

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
 from aiida_lps.calculations.lammps_md import LammpsMDCalculation
+from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import MDSettings
+from aiida_lps.protocols import ProtocolMixin
 
-__all__ = ("LammpsMDBaseWorkChain",)
+__all__ = ("LammpsMDBaseWorkChain", "protocol_analysis")
 
 _UNSTABLE = ("ERROR_LOST_ATOMS", "ERROR_NAN_ENERGY")
 _FATAL = ("ERROR_EXECUTABLE_NOT_FOUND", "ERROR_POTENTIAL", "ERROR_ANALYSIS", "ERROR_TRAJECTORY_MISSING")
 
 
-class LammpsMDBaseWorkChain(BaseRestartWorkChain):
+def protocol_analysis(analysis: Mapping, species: str, charge: float) -> dict:
+    """Analysis settings of a protocol for one diffusing ``species`` of ionic ``charge`` (e); keys given in the
+    protocol's ``analysis`` (``species``, ``charges``) win."""
+    return {"species": [species], "charges": {species: float(charge)}, **analysis}
+
+
+class LammpsMDBaseWorkChain(ProtocolMixin, BaseRestartWorkChain):
     """Run :class:`LammpsMDCalculation`; retry an MD that crashed from unstable dynamics once with half the timestep.
 
     The retry keeps the simulated times: step counts and the dump/thermo intervals double and the thermostat and
@@ -24,6 +34,7 @@ class LammpsMDBaseWorkChain(BaseRestartWorkChain):
     """
 
     _process_class = LammpsMDCalculation
+    _protocol_file = "lammps_md"
 
     @classmethod
     def define(cls, spec):
@@ -35,6 +46,39 @@ class LammpsMDBaseWorkChain(BaseRestartWorkChain):
         spec.inputs["max_iterations"].default = lambda: orm.Int(3)
         spec.exit_code(401, "ERROR_UNSTABLE_MD", message="The MD crashed again after halving the timestep: {detail}")
         spec.exit_code(402, "ERROR_UNRECOVERABLE", message="The MD failed in a way a retry cannot fix: {detail}")
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        protocol: str | None = None,
+        overrides: Mapping | None = None,
+        options: Mapping | None = None,
+        *,
+        potential: InteratomicPotentialData,
+        temperature: float,
+        species: str = "Li",
+        charge: float = 1.0,
+    ):
+        """Builder of one MD run at ``temperature`` (K) filled from ``protocol`` (``fast``, ``moderate``, ``precise``).
+
+        :param code: the LAMMPS code.
+        :param overrides: nested dict merged over the protocol (``lammps_md.yaml``): ``parameters`` (MDSettings keys
+            except ``temperature``), ``analysis``; unknown keys raise ``ValueError``.
+        :param options: metadata options of the CalcJob (resources, max_wallclock_seconds, ...).
+        :param species: diffusing species. :param charge: its ionic charge (e) for the Nernst-Einstein σ.
+        """
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        builder = cls.get_builder()
+        builder.md.code = code
+        builder.md.structure = structure
+        builder.md.potential = potential
+        builder.md.parameters = orm.Dict({**inputs["parameters"], "temperature": float(temperature)})
+        builder.md.analysis = orm.Dict(protocol_analysis(inputs["analysis"], species, charge))
+        if options:
+            builder.md.metadata.options = dict(options)
+        return builder
 
     def setup(self):
         """Prepare the inputs of the first calculation."""

@@ -13,9 +13,9 @@ def _builder(code, structure, potential, temperatures=(300.0,), species="Ar", **
     return DiffusionWorkChain.get_builder_from_protocol(
         code,
         structure,
-        potential,
-        temperatures,
         protocol="fast",
+        potential=potential,
+        temperatures=temperatures,
         species=species,
         charge=1.0,
         overrides=overrides,
