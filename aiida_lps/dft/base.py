@@ -119,6 +119,16 @@ class DftEngine(abc.ABC):
 
     # ------------------------------------------------------------------ core-hole (XCH) XAS capability
 
+    #: Override keys of :meth:`get_xch_builder` on top of the engine protocol's (``nbands``, ...).
+    xch_override_keys: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def validate_xch_overrides(cls, protocol: str | None = None, overrides: Mapping[str, Any] | None = None) -> None:
+        """Raise ``ValueError`` naming an unknown key of core-hole overrides (engine protocol keys or
+        :attr:`xch_override_keys`)."""
+        rest = {key: value for key, value in (overrides or {}).items() if key not in cls.xch_override_keys}
+        cls.validate_overrides(protocol, rest)
+
     @classmethod
     def check_core_hole(cls, element: str) -> str | None:
         """``None`` if the engine can put a full 1s core hole on ``element``, otherwise the reason why not."""

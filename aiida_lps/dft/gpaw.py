@@ -27,6 +27,7 @@ class GpawEngine(ProtocolMixin, DftEngine):
 
     name = "gpaw"
     _protocol_file = "gpaw"
+    xch_override_keys = ("nbands",)
 
     @classmethod
     def get_builder(
@@ -100,7 +101,7 @@ class GpawEngine(ProtocolMixin, DftEngine):
         ``generate_core_hole_setup``, so the dataset has provenance); returns ``{"setup": JthXmlData}``."""
         from aiida_lps.calcfunctions.xas import generate_core_hole_setup
 
-        rest = {key: value for key, value in (overrides or {}).items() if key not in _XCH_OVERRIDE_KEYS}
+        rest = {key: value for key, value in (overrides or {}).items() if key not in cls.xch_override_keys}
         xc = cls.get_protocol_inputs(protocol, rest)["calculator"].get("xc", "LDA")
         setup = generate_core_hole_setup(
             element=orm.Str(element), xc=orm.Str(xc), metadata={"call_link_label": "core_hole_setup"}
@@ -165,9 +166,6 @@ class GpawEngine(ProtocolMixin, DftEngine):
         """``scf_not_converged`` when ``lps.gpaw.base`` gave up on the SCF, else ``failed``."""
         scf = {WorkflowFactory("lps.gpaw.base").exit_codes.ERROR_SCF_NOT_CONVERGED.status}
         return "scf_not_converged" if node.exit_status in scf else "failed"
-
-
-_XCH_OVERRIDE_KEYS = ("nbands",)
 
 
 @calcfunction

@@ -123,6 +123,7 @@ class VaspEngine(DftEngine):
     """VASP through aiida-vasp's ``vasp.vasp`` work chain (restarts and error handlers included)."""
 
     name = "vasp"
+    xch_override_keys = ("kpoint_spacing", "nbands", "unoccupied_factor", "zval")
 
     @classmethod
     def get_builder(

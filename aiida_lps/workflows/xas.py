@@ -198,7 +198,8 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         :param code: the DFT code of ``engine``.
         :param overrides: nested dict over the protocol (``xas.yaml``): ``parameters`` (absorber, supercell_min_width,
             symprec, angle_tolerance, sites, ground_state_cell, broadening, grid, calibration_shift) and
-            ``engines.<engine>`` (``engine_protocol``, ``xch``, ``ground_state``); unknown keys raise ``ValueError``.
+            ``engines.<engine>`` (``engine_protocol``, ``xch``, ``ground_state``: checked by the engine); unknown
+            keys raise ``ValueError``.
         :param options: metadata options of every CalcJob (resources, max_wallclock_seconds, ...).
         :param engine: the DFT engine, ``vasp`` or ``gpaw``.
         """
@@ -207,6 +208,10 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         engine_inputs = inputs["engines"].get(engine)
         if engine_inputs is None:
             raise ValueError(f"the XAS protocol has no settings for engine {engine!r}: {sorted(inputs['engines'])}")
+        engine_class = get_engine(engine)
+        ground_state = recursive_merge(engine_inputs.get("xch") or {}, engine_inputs.get("ground_state") or {})
+        for overrides_of_runs in (engine_inputs.get("xch"), ground_state):
+            engine_class.validate_xch_overrides(engine_inputs.get("engine_protocol"), overrides_of_runs)
         builder = cls.get_builder()
         builder.structure = structure
         builder.code = code

@@ -199,3 +199,23 @@ def test_every_active_learning_protocol_builds(aiida_code_installed, reference_s
         ActiveLearningWorkChain.get_builder_from_protocol(
             *codes, {"Li2S": reference_structure("Li2S")}, protocol, {"dft": {"overrides": {"encut": 400}}}
         )
+
+
+@pytest.mark.parametrize(("engine", "xch"), [("gpaw", {"ecut": 300}), ("vasp", {"encut": 400})])
+def test_xas_engine_overrides_are_checked_by_the_engine(aiida_code_installed, reference_structure, engine, xch):
+    code = aiida_code_installed(label=f"xas-check-{engine}")
+    structure = reference_structure("Li2S")
+    key = next(iter(xch))
+    with pytest.raises(ValueError, match=rf"\['{key}'\] at the top level"):
+        XasWorkChain.get_builder_from_protocol(
+            code, structure, overrides={"engines": {engine: {"xch": xch}}}, engine=engine
+        )
+    with pytest.raises(ValueError, match=rf"\['{key}'\] at the top level"):
+        XasWorkChain.get_builder_from_protocol(
+            code, structure, overrides={"engines": {engine: {"ground_state": xch}}}, engine=engine
+        )
+    # the core-hole keys of the engine (nbands, ...) are accepted on top of its protocol's
+    builder = XasWorkChain.get_builder_from_protocol(
+        code, structure, overrides={"engines": {engine: {"xch": {"nbands": 40}}}}, engine=engine
+    )
+    assert builder.xch_overrides.get_dict()["nbands"] == 40
