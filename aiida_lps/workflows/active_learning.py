@@ -86,6 +86,13 @@ def _validate_inputs(inputs, _) -> str | None:
             missing = {site.kind_name for site in structure.sites} - elements
             if missing:
                 return f"structure {name!r} contains {sorted(missing)}, not among the fit elements {sorted(elements)}"
+    dft = inputs.get("dft", {})
+    if "engine" in dft and "overrides" in dft:
+        try:
+            engine = get_engine(dft["engine"].value)
+            engine.validate_overrides(dft["protocol"].value if "protocol" in dft else None, dft["overrides"].get_dict())
+        except ValueError as exception:
+            return f"dft.overrides: {exception}"
     exploration = inputs.get("exploration", {}).get("parameters")
     specs = exploration.get_dict().get("grain_boundaries", []) if exploration is not None else []
     if isinstance(specs, list) and _validate_grain_boundary_specs(specs) is None:
@@ -244,7 +251,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         if dft.get("protocol"):
             builder.dft.protocol = orm.Str(dft["protocol"])
         if dft.get("overrides"):
-            get_engine(dft_engine).validate_overrides(dft.get("protocol"), dft["overrides"])
+            get_engine(dft_engine).validate_overrides(dft.get("protocol"), dft["overrides"])  # fail here, not at submit
             builder.dft.overrides = orm.Dict(dft["overrides"])
         dft_options = recursive_merge(dft.get("options") or {}, dict(options or {}))
         if dft_options:

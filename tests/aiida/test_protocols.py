@@ -195,6 +195,8 @@ def test_every_active_learning_protocol_builds(aiida_code_installed, reference_s
     assert _validation_message(builder) == ""
     for namespace in (builder.dft, builder.fitting, builder.exploration):
         assert namespace.options.get_dict() == OPTIONS
+    builder.dft.overrides = orm.Dict({"encut": 400})  # given directly: the input validator names it
+    assert "dft.overrides: unknown GpawEngine override key(s) ['encut']" in _validation_message(builder)
     with pytest.raises(ValueError, match=r"unknown Gpaw\w* override key\(s\) \['encut'\]"):
         ActiveLearningWorkChain.get_builder_from_protocol(
             *codes, {"Li2S": reference_structure("Li2S")}, protocol, {"dft": {"overrides": {"encut": 400}}}
