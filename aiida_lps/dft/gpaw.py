@@ -27,6 +27,7 @@ class GpawEngine(ProtocolMixin, DftEngine):
 
     name = "gpaw"
     _protocol_file = "gpaw"
+    _protocol_label = "gpaw"
     xch_override_keys = ("nbands",)
 
     @classmethod

@@ -181,7 +181,7 @@ def protocol_inputs(
     label = label or name
     protocol = protocol or data["default_protocol"]
     if protocol not in data["protocols"]:
-        raise ValueError(f"unknown protocol {protocol!r} of {label}; available: {sorted(data['protocols'])}")
+        raise ValueError(f"unknown {label} protocol {protocol!r}; available: {sorted(data['protocols'])}")
     overrides = dict(overrides or {})
     check_overrides(overrides, _schema(data), data["open_keys"], label)
     chosen = {key: value for key, value in data["protocols"][protocol].items() if key != "description"}
@@ -203,6 +203,7 @@ class ProtocolMixin:
     """
 
     _protocol_file: str
+    _protocol_label: str | None = None  # how error messages name the class (default: its name)
 
     @classmethod
     def get_default_protocol(cls) -> str:
@@ -220,4 +221,4 @@ class ProtocolMixin:
 
         :raises ValueError: for an unknown protocol, an unknown override key or a ``None`` override.
         """
-        return protocol_inputs(cls._protocol_file, protocol, overrides, label=cls.__name__)
+        return protocol_inputs(cls._protocol_file, protocol, overrides, label=cls._protocol_label or cls.__name__)

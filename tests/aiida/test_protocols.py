@@ -107,7 +107,7 @@ def test_defaults_are_read_from_the_protocol_files():
 
 
 def test_unknown_protocol_and_file():
-    with pytest.raises(ValueError, match="unknown protocol 'ultra' of XasWorkChain; available"):
+    with pytest.raises(ValueError, match="unknown XasWorkChain protocol 'ultra'; available"):
         XasWorkChain.get_protocol_inputs("ultra")
     with pytest.raises(ValueError, match="no protocol file 'nope'"):
         protocols.protocol_inputs("nope")
@@ -196,8 +196,8 @@ def test_every_active_learning_protocol_builds(aiida_code_installed, reference_s
     for namespace in (builder.dft, builder.fitting, builder.exploration):
         assert namespace.options.get_dict() == OPTIONS
     builder.dft.overrides = orm.Dict({"encut": 400})  # given directly: the input validator names it
-    assert "dft.overrides: unknown GpawEngine override key(s) ['encut']" in _validation_message(builder)
-    with pytest.raises(ValueError, match=r"unknown Gpaw\w* override key\(s\) \['encut'\]"):
+    assert "dft.overrides: unknown gpaw override key(s) ['encut']" in _validation_message(builder)
+    with pytest.raises(ValueError, match=r"unknown gpaw override key\(s\) \[.encut.\]"):
         ActiveLearningWorkChain.get_builder_from_protocol(
             *codes, {"Li2S": reference_structure("Li2S")}, protocol, {"dft": {"overrides": {"encut": 400}}}
         )
