@@ -24,9 +24,9 @@ import time
 import ase.io
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from aiida_lps.dft.protocol_file import protocol_inputs
 from aiida_lps.engines.gpaw import runner
 from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
+from aiida_lps.protocols import protocol_inputs
 from aiida_lps.structures.reference import load_structure
 
 

@@ -52,8 +52,8 @@ def main() -> None:
     builder = DiffusionWorkChain.get_builder_from_protocol(
         code,
         orm.StructureData(ase=atoms),
-        potential,
-        [94.4],
+        potential=potential,
+        temperatures=[94.4],
         protocol="fast",
         overrides={"parameters": md},
         species="Ar",

@@ -38,7 +38,7 @@ def run(
     xch = {"calculator": {"mode": {"name": "pw", "ecut": ecut}, "convergence": {"energy": 1e-4, "density": 1e-4}},
            "kpoint_spacing": kspacing, "nbands": nbands}  # fmt: skip
     builder = XasWorkChain.get_builder_from_protocol(
-        code, structure, "gpaw", protocol="fast",
+        code, structure, protocol="fast", engine="gpaw",
         overrides={"parameters": {"supercell_min_width": width}, "engines": {"gpaw": {"xch": xch}}},
     )  # fmt: skip
     start = time.perf_counter()

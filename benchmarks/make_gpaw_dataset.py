@@ -37,8 +37,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from bench_active_learning import teacher_md  # noqa: E402
 from bench_gpaw_single_point import run_runner  # noqa: E402
 
-from aiida_lps.dft.protocol_file import protocol_inputs  # noqa: E402
 from aiida_lps.engines.gpaw.settings import gpaw_parameters  # noqa: E402
+from aiida_lps.protocols import protocol_inputs  # noqa: E402
 
 POOL = {"temperatures": (300.0, 600.0, 900.0, 1200.0), "strains": (-0.05, 0.0, 0.05), "seed": 100}
 TEST = {"temperatures": (450.0, 750.0, 1050.0), "strains": (-0.03, 0.0, 0.03), "seed": 900}

@@ -59,10 +59,10 @@ def main() -> None:
         "dft": {"protocol": "fast", "overrides": TINY_DFT},
     }
     builder = ActiveLearningWorkChain.get_builder_from_protocol(
-        {"Li2S": orm.StructureData(ase=li2s), "Li3PS4_rocksalt": orm.StructureData(ase=lps)},
         orm.load_code("gpaw@localhost"),
         orm.load_code("lmp@localhost"),
         python_code,
+        {"Li2S": orm.StructureData(ase=li2s), "Li3PS4_rocksalt": orm.StructureData(ase=lps)},
         dft_engine="gpaw",
         protocol="fast",
         overrides=overrides,
@@ -90,7 +90,7 @@ def main() -> None:
         diff = DiffusionWorkChain.get_builder_from_protocol(
             orm.load_code("lmp@localhost"),
             orm.StructureData(ase=lps),
-            results["potential"],
+            potential=results["potential"],
             temperatures=[600, 900],
             protocol="fast",
         )

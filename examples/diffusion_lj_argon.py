@@ -47,7 +47,7 @@ def main() -> None:
     builder = DiffusionWorkChain.get_builder_from_protocol(
         orm.load_code(args.code),
         orm.StructureData(ase=lennard_jones.argon_fcc(6)),
-        InteratomicPotentialData(**lennard_jones.potential_arguments()),
+        potential=InteratomicPotentialData(**lennard_jones.potential_arguments()),
         temperatures=args.temperatures,
         protocol="fast",
         overrides=LJ_OVERRIDES,

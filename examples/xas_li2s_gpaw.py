@@ -36,7 +36,11 @@ def main() -> None:
     code, _ = ensure_code("gpaw", find_gpaw_executable(), ensure_localhost()[0])
     structure = orm.StructureData(ase=AseAtomsAdaptor.get_atoms(load_structure("Li2S")))  # 12-atom cubic cell
     builder = XasWorkChain.get_builder_from_protocol(
-        code, structure, "gpaw", protocol=args.protocol, overrides={"parameters": {"supercell_min_width": args.width}}
+        code,
+        structure,
+        protocol=args.protocol,
+        overrides={"parameters": {"supercell_min_width": args.width}},
+        engine="gpaw",
     )
     results, node = run_get_node(builder)
     print(f"lps.xas<{node.pk}>: exit {node.exit_status} {node.exit_message or ''}")

@@ -16,12 +16,15 @@ from aiida import orm
 from aiida.engine import calcfunction
 from pymatgen.core import Structure
 
+from aiida_lps.common.mappings import recursive_merge
 from aiida_lps.common.serialize import json_safe
+from aiida_lps.protocols import default_inputs
 from aiida_lps.science import xas
 from aiida_lps.science.supercell import minimum_repetitions, plane_spacings
 
 __all__ = (
     "SITE_DEFAULTS",
+    "XAS_DEFAULTS",
     "absorber_kind_name",
     "analyse_absorber_sites",
     "generate_core_hole_setup",
@@ -29,14 +32,18 @@ __all__ = (
     "to_pymatgen",
 )
 
+#: Defaults of ``lps.xas``'s parameters: the ``default_inputs`` of ``aiida_lps/protocols/xas.yaml`` (written only
+#: there): absorber, supercell_min_width (Å between opposite faces), symprec (Å), angle_tolerance (degrees),
+#: ground_state_cell, broadening (eV), grid (eV), calibration_shift (eV).
+XAS_DEFAULTS: dict[str, Any] = default_inputs("xas")["parameters"]
+#: The settings of the site average (broadening, grid, calibration), defaults from ``XAS_DEFAULTS``.
+_AVERAGE_KEYS = ("broadening", "grid", "calibration_shift")
+
 #: Defaults of the ``parameters`` of :func:`analyse_absorber_sites`.
 SITE_DEFAULTS: dict[str, Any] = {
-    "absorber": "S",
-    "supercell_min_width": 10.0,  # Å, distance between opposite faces
-    "symprec": 0.01,  # Å (pymatgen's SpacegroupAnalyzer default, as xas-tools)
-    "angle_tolerance": 5.0,  # degrees
+    **{key: XAS_DEFAULTS[key] for key in ("absorber", "supercell_min_width", "symprec", "angle_tolerance")},
     "sites": None,  # user list of absorber indices (or {index: multiplicity}) bypassing symmetry
-    "ground_state_cell": "supercell",  # or "unit_cell": the input structure as given
+    "ground_state_cell": XAS_DEFAULTS["ground_state_cell"],  # or "unit_cell": the input structure as given
     "orient": True,  # supercells in the standard orientation (a ∥ x, b in the xy plane)
     "neighbours": ["P", "Li"],
     "neighbour_cutoff": 3.2,  # Å
@@ -186,7 +193,7 @@ def site_average(parameters: orm.Dict, site_table: orm.Dict, **kwargs: orm.Data)
         kwargs["ground_state_energy"].value,
         kwargs["ground_state_properties"].get_dict(),
         {label: rows[label]["multiplicity"] for label in labels},
-        parameters.get_dict(),
+        recursive_merge({key: XAS_DEFAULTS[key] for key in _AVERAGE_KEYS}, parameters.get_dict()),
     )
     units = {"energy": "eV", "mu": "arbitrary (raw spectrum units per eV)"}
     outputs: dict[str, orm.Data] = {

@@ -83,6 +83,11 @@ class DftEngine(abc.ABC):
         """Protocol names with their descriptions."""
 
     @classmethod
+    @abc.abstractmethod
+    def validate_overrides(cls, protocol: str | None = None, overrides: Mapping[str, Any] | None = None) -> None:
+        """Raise ``ValueError`` naming an unknown protocol or override key (the engine's protocol file decides)."""
+
+    @classmethod
     def validate_task(cls, task: str) -> None:
         """Raise ``ValueError`` if ``task`` is not one of :data:`TASKS`."""
         if task not in TASKS:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from aiida import orm
 from aiida.engine import ProcessBuilder
@@ -53,6 +53,16 @@ class CoreHoleEngine(abc.ABC):
     """Core-hole (XCH) K-edge XAS runs of one DFT code: a mixin of engines that also derive from ``DftEngine``."""
 
     name: str
+
+    #: Override keys of :meth:`get_xch_builder` on top of the engine protocol's (``nbands``, ...).
+    xch_override_keys: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def validate_xch_overrides(cls, protocol: str | None = None, overrides: Mapping[str, Any] | None = None) -> None:
+        """Raise ``ValueError`` naming an unknown key of core-hole overrides (engine protocol keys or
+        :attr:`xch_override_keys`); the engine's ``validate_overrides`` checks the rest."""
+        rest = {key: value for key, value in (overrides or {}).items() if key not in cls.xch_override_keys}
+        cls.validate_overrides(protocol, rest)
 
     @classmethod
     @abc.abstractmethod

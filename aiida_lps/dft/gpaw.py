@@ -7,20 +7,28 @@ from typing import Any
 
 from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
+from aiida.plugins import WorkflowFactory
 
 from aiida_lps.dft.base import DftEngine
 from aiida_lps.dft.core_hole import CoreHoleEngine
 from aiida_lps.dft.gpaw_setups import add_core_hole_setup, basis_for_structure, setups_for_structure
-from aiida_lps.dft.protocol_file import available_protocols, protocol_inputs
 from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
+from aiida_lps.protocols import ProtocolMixin
 
 __all__ = ("GpawEngine",)
 
 
-class GpawEngine(DftEngine, CoreHoleEngine):
-    """GPAW (PAW, plane waves or LCAO); runs here and on clusters through the ``gpaw`` command."""
+class GpawEngine(ProtocolMixin, DftEngine, CoreHoleEngine):
+    """GPAW (PAW, plane waves or LCAO); runs here and on clusters through the ``gpaw`` command.
+
+    Protocols: ``aiida_lps/protocols/gpaw.yaml`` (``get_available_protocols``, ``get_protocol_inputs`` of
+    :class:`~aiida_lps.protocols.ProtocolMixin`).
+    """
 
     name = "gpaw"
+    _protocol_file = "gpaw"
+    _protocol_label = "gpaw"
+    xch_override_keys = ("nbands",)
 
     @classmethod
     def get_builder(
@@ -33,14 +41,14 @@ class GpawEngine(DftEngine, CoreHoleEngine):
         options: Mapping[str, Any] | None = None,
         setups: Mapping[str, orm.Data] | None = None,
     ) -> ProcessBuilder:
-        """Builder of :class:`~aiida_lps.workflows.gpaw_base.GpawBaseWorkChain` for ``task``.
+        """Builder of ``lps.gpaw.base`` (:class:`~aiida_lps.workflows.gpaw_base.GpawBaseWorkChain`) for ``task``.
 
+        :param overrides: merged over the protocol of ``aiida_lps/protocols/gpaw.yaml``; unknown keys are rejected
+            (``calculator`` is open: any GPAW keyword).
         :param setups: PAW datasets per kind name; kinds not given get the ``gpaw-data`` dataset of their element.
         """
-        from aiida_lps.workflows.gpaw_base import GpawBaseWorkChain
-
         cls.validate_task(task)
-        inputs = protocol_inputs(cls.name, protocol, overrides)
+        inputs = cls.get_protocol_inputs(protocol, overrides)
         parameters = gpaw_parameters(task, structure.cell, inputs)
         xc = parameters["calculator"].get("xc", "LDA")
         given = dict(setups or {})
@@ -49,7 +57,7 @@ class GpawEngine(DftEngine, CoreHoleEngine):
             if kind.name not in given:
                 default_kinds.append_kind(kind)
         all_setups = {**setups_for_structure(default_kinds, xc), **given} if default_kinds.kinds else given
-        builder = GpawBaseWorkChain.get_builder()
+        builder = WorkflowFactory("lps.gpaw.base").get_builder()
         builder.gpaw.structure = structure
         builder.gpaw.parameters = orm.Dict(parameters)
         builder.gpaw.setups = all_setups
@@ -70,9 +78,9 @@ class GpawEngine(DftEngine, CoreHoleEngine):
         return outputs
 
     @classmethod
-    def get_available_protocols(cls) -> dict[str, dict]:
-        """Protocol names with descriptions."""
-        return available_protocols(cls.name)
+    def validate_overrides(cls, protocol: str | None = None, overrides: Mapping[str, Any] | None = None) -> None:
+        """Raise ``ValueError`` for an unknown protocol or override key (as :meth:`get_builder` would)."""
+        cls.get_protocol_inputs(protocol, overrides)
 
     # ------------------------------------------------------------------ core-hole (XCH) capability
 
@@ -96,8 +104,8 @@ class GpawEngine(DftEngine, CoreHoleEngine):
         ``{"setup": JthXmlData}``."""
         from aiida_lps.calcfunctions.xas import generate_core_hole_setup
 
-        rest = {key: value for key, value in (overrides or {}).items() if key not in _XCH_OVERRIDE_KEYS}
-        xc = protocol_inputs(cls.name, protocol, rest)["calculator"].get("xc", "LDA")
+        rest = {key: value for key, value in (overrides or {}).items() if key not in cls.xch_override_keys}
+        xc = cls.get_protocol_inputs(protocol, rest)["calculator"].get("xc", "LDA")
         setup = generate_core_hole_setup(
             element=orm.Str(element), xc=orm.Str(xc), metadata={"call_link_label": "core_hole_setup"}
         )
@@ -168,7 +176,6 @@ class GpawEngine(DftEngine, CoreHoleEngine):
         from aiida.engine import BaseRestartWorkChain
 
         from aiida_lps.calculations.gpaw import GpawCalculation
-        from aiida_lps.workflows.gpaw_base import GpawBaseWorkChain
 
         base = BaseRestartWorkChain.exit_codes
         if isinstance(node, orm.WorkflowNode) and node.exit_status in (
@@ -183,12 +190,9 @@ class GpawEngine(DftEngine, CoreHoleEngine):
         scf = (
             GpawCalculation.exit_codes.ERROR_SCF_NOT_CONVERGED
             if isinstance(node, orm.CalcJobNode)
-            else GpawBaseWorkChain.exit_codes.ERROR_SCF_NOT_CONVERGED
+            else WorkflowFactory("lps.gpaw.base").exit_codes.ERROR_SCF_NOT_CONVERGED
         )
         return "scf_not_converged" if node.exit_status == scf.status else "failed"
-
-
-_XCH_OVERRIDE_KEYS = ("nbands",)
 
 
 @calcfunction

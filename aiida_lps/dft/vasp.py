@@ -1,8 +1,8 @@
 """The VASP engine: builders of aiida-vasp's ``vasp.vasp`` work chain and normalisation of its outputs.
 
-Protocols: ``aiida_lps/dft/protocols/vasp.yaml`` (``moderate`` = Guo et al. 2022: PBE, ENCUT 520 eV, Gaussian 0.05 eV,
+Protocols: ``aiida_lps/protocols/vasp.yaml`` (``moderate`` = Guo et al. 2022: PBE, ENCUT 520 eV, Gaussian 0.05 eV,
 EDIFF 1e-5 eV, EDIFFG -0.02 eV/Å with IBRION 2 / ISIF 3 for relaxations, fully automatic k-points R_k = 25 Å).
-Overrides (``overrides`` of :meth:`VaspEngine.get_builder`): see :data:`aiida_lps.engines.vasp.settings.OVERRIDE_KEYS`
+Overrides (``overrides`` of :meth:`VaspEngine.get_builder`): the keys of ``vasp.yaml``, unknown ones rejected
 (``incar``, ``kpoints_length``, ``kpoints_mesh``, ``gamma_only``, ``potential_family``, ``potential_set``,
 ``potential_mapping``, ``options``, ``settings``, ``max_iterations``, ``clean_workdir``).
 
@@ -20,6 +20,7 @@ from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 from aiida.plugins import WorkflowFactory
 
+from aiida_lps.common.mappings import recursive_merge
 from aiida_lps.dft.base import DftEngine
 from aiida_lps.dft.core_hole import CoreHoleEngine, MissingSpectrumError, NoCoreLevelError, ScfNotConvergedError
 from aiida_lps.engines.vasp.outputs import read_outcar
@@ -29,7 +30,6 @@ from aiida_lps.engines.vasp.settings import (
     kpoint_mesh,
     potcar_mapping,
 )
-from aiida_lps.workflows.protocols import recursive_merge
 
 __all__ = ("VaspEngine", "normalise_vasp_outputs", "task_of_run")
 
@@ -123,6 +123,7 @@ class VaspEngine(DftEngine, CoreHoleEngine):
     """VASP through aiida-vasp's ``vasp.vasp`` work chain (restarts and error handlers included)."""
 
     name = "vasp"
+    xch_override_keys = ("kpoint_spacing", "nbands", "unoccupied_factor", "zval")
 
     @classmethod
     def get_builder(
@@ -199,6 +200,11 @@ class VaspEngine(DftEngine, CoreHoleEngine):
     def get_available_protocols(cls) -> dict[str, dict]:
         """Protocol names with their descriptions (``fast``, ``moderate`` = Guo et al. 2022, ``precise``)."""
         return available_protocols()
+
+    @classmethod
+    def validate_overrides(cls, protocol: str | None = None, overrides: Mapping[str, Any] | None = None) -> None:
+        """Raise ``ValueError`` for an unknown protocol or override key (as :meth:`get_builder` would)."""
+        get_protocol_settings("single_point", protocol, overrides)
 
     # ------------------------------------------------------------------ core-hole (XCH) capability
 

@@ -254,8 +254,8 @@ def first_transition(energy: np.ndarray, mu: np.ndarray, fraction: float = 1e-3)
 # ------------------------------------------------------------------------------------------------- broadening
 
 
-def lorentzian_fwhm(energy: np.ndarray, e_cbm: float, gamma0: float = 0.59, slope: float = 0.0) -> np.ndarray:
-    """Lorentzian FWHM Γ(E) = Γ₀ + a·max(E − E_cbm, 0) (eV), Guo, Carbone et al. 2023; ``slope`` a: dimensionless."""
+def lorentzian_fwhm(energy: np.ndarray, e_cbm: float, gamma0: float, slope: float = 0.0) -> np.ndarray:
+    """Lorentzian FWHM Γ(E) = Γ₀ + a·max(E − E_cbm, 0) (eV) (Guo, Carbone et al. 2023); ``slope`` a is dimensionless."""
     if gamma0 < 0 or slope < 0:
         raise ValueError(f"Γ₀ and a must be non-negative, got {gamma0} and {slope}")
     return gamma0 + slope * np.clip(np.asarray(energy, dtype=float) - e_cbm, 0.0, None)
@@ -281,8 +281,8 @@ def broaden(
     energy: np.ndarray,
     intensity: np.ndarray,
     grid: np.ndarray,
-    gaussian_fwhm: float = 0.5,
-    lorentzian_fwhm0: float = 0.59,
+    gaussian_fwhm: float,
+    lorentzian_fwhm0: float,
     slope: float = 0.0,
     e_cbm: float | None = None,
     sticks: bool = False,
@@ -352,7 +352,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- averaging
 
 
-def common_grid(onsets: Iterable[float], step: float = 0.05, below: float = 5.0, above: float = 35.0) -> np.ndarray:
+def common_grid(onsets: Iterable[float], step: float, below: float, above: float) -> np.ndarray:
     """Uniform grid (eV) from ``below`` eV under the lowest onset to ``above`` eV over the highest one."""
     onsets = [float(x) for x in onsets]
     if not onsets:
@@ -404,14 +404,14 @@ def site_average_arrays(
         ``stick_mu`` (then the sticks are broadened instead of the raw curve).
     :param energies: per site: total energy of the core-hole run (eV).
     :param properties: per site: ``raw_onset`` (eV), ``n_atoms``, ``reference_energy`` (eV).
-    :param parameters: ``broadening`` {``gaussian_fwhm``, ``lorentzian_fwhm``, ``lorentzian_slope``},
-        ``grid`` {``step``, ``below``, ``above``} (eV) and ``calibration_shift`` (eV).
+    :param parameters: complete settings (the caller merges the protocol defaults, ``XAS_DEFAULTS`` of
+        :mod:`aiida_lps.calcfunctions.xas`): ``broadening`` {``gaussian_fwhm``, ``lorentzian_fwhm``,
+        ``lorentzian_slope``}, ``grid`` {``step``, ``below``, ``above``} (eV) and ``calibration_shift`` (eV).
     :returns: ``grid``, ``average`` (n, 3), ``sites`` {label: (n, 3)}, ``weights`` {label: w}, ``alignment``.
     """
-    broadening = {"gaussian_fwhm": 0.5, "lorentzian_fwhm": 0.59, "lorentzian_slope": 0.1,
-                  **(parameters.get("broadening") or {})}  # fmt: skip
-    grid_settings = {"step": 0.05, "below": 5.0, "above": 35.0, **(parameters.get("grid") or {})}
-    calibration = float(parameters.get("calibration_shift") or 0.0)
+    broadening = dict(parameters["broadening"])
+    grid_settings = dict(parameters["grid"])
+    calibration = float(parameters["calibration_shift"])
     e_gs = float(ground_state_energy)
     n_gs = int(ground_state_properties["n_atoms"])
     r_gs = float(ground_state_properties.get("reference_energy") or 0.0)

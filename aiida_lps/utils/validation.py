@@ -7,15 +7,15 @@ from collections.abc import Mapping
 
 from aiida import orm
 
+from aiida_lps.protocols import default_inputs
+
+#: Defaults of the trajectory analysis: the ``analysis`` of ``aiida_lps/protocols/lammps_md.yaml`` (written only
+#: there), plus the diffusing species (Li, charge +1) and no regions.
 ANALYSIS_DEFAULTS: dict = {
     "species": ["Li"],
     "charges": {"Li": 1.0},
-    "window": [0.1, 0.5],
-    "n_blocks": 5,
-    "drift": "com",
-    "subdiffusive_threshold": 0.9,
     "regions": None,
-    "trajectory_stride": 0,
+    **default_inputs("lammps_md")["analysis"],
 }
 
 

@@ -27,13 +27,15 @@ from aiida_lps.calcfunctions.mlip import (
 )
 from aiida_lps.calculations.mlip_exploration import GammaExplorationCalculation
 from aiida_lps.calculations.mlip_training import MlipTrainingCalculation
+from aiida_lps.common.mappings import recursive_merge
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.data.training_set import TrainingSetData
+from aiida_lps.dft.base import get_engine
 from aiida_lps.engines.lammps.mlip.exploration import EXPLORATION_DEFAULTS
+from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.workflows.dft import DftWorkChain
-from aiida_lps.workflows.protocols import ProtocolMixin
 
 __all__ = ("ActiveLearningWorkChain",)
 
@@ -87,6 +89,13 @@ def _validate_inputs(inputs, _) -> str | None:
             missing = {site.kind_name for site in structure.sites} - elements
             if missing:
                 return f"structure {name!r} contains {sorted(missing)}, not among the fit elements {sorted(elements)}"
+    dft = inputs.get("dft", {})
+    if "engine" in dft and "overrides" in dft:
+        try:
+            engine = get_engine(dft["engine"].value)
+            engine.validate_overrides(dft["protocol"].value if "protocol" in dft else None, dft["overrides"].get_dict())
+        except ValueError as exception:
+            return f"dft.overrides: {exception}"
     exploration = inputs.get("exploration", {}).get("parameters")
     specs = exploration.get_dict().get("grain_boundaries", []) if exploration is not None else []
     if isinstance(specs, list) and _validate_grain_boundary_specs(specs) is None:
@@ -211,18 +220,24 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
     @classmethod
     def get_builder_from_protocol(
         cls,
-        structures: Mapping[str, orm.StructureData],
         dft_code: orm.AbstractCode,
         lammps_code: orm.AbstractCode,
         python_code: orm.AbstractCode,
-        dft_engine: str = "gpaw",
+        structures: Mapping[str, orm.StructureData],
         protocol: str | None = None,
         overrides: Mapping | None = None,
+        options: Mapping | None = None,
+        *,
+        dft_engine: str = "gpaw",
     ):
         """Builder filled from ``protocol`` (``fast``, ``moderate``, ``precise``) with ``overrides`` merged on top.
 
-        :param structures: label → initial structure. :param dft_code: the engine's code.
-        :param lammps_code: ``lmp``. :param python_code: Python that runs the fit script.
+        :param dft_code: the code of ``dft_engine``. :param lammps_code: ``lmp``.
+        :param python_code: Python that runs the fit script. :param structures: label → initial structure.
+        :param overrides: nested dict over the protocol (``active_learning.yaml``); unknown keys raise ``ValueError``.
+        :param options: metadata options of every CalcJob (DFT labels, fits, exploration MD), merged over the
+            protocol's ``dft.options``.
+        :param dft_engine: ``gpaw`` or ``vasp``.
         """
         inputs = cls.get_protocol_inputs(protocol, overrides)
         builder = cls.get_builder()
@@ -239,13 +254,18 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         if dft.get("protocol"):
             builder.dft.protocol = orm.Str(dft["protocol"])
         if dft.get("overrides"):
+            get_engine(dft_engine).validate_overrides(dft.get("protocol"), dft["overrides"])  # fail here, not at submit
             builder.dft.overrides = orm.Dict(dft["overrides"])
-        if dft.get("options"):
-            builder.dft.options = orm.Dict(dft["options"])
+        dft_options = recursive_merge(dft.get("options") or {}, dict(options or {}))
+        if dft_options:
+            builder.dft.options = orm.Dict(dft_options)
         builder.fitting.code = python_code
         builder.fitting.parameters = orm.Dict(inputs["fitting"])
         builder.exploration.code = lammps_code
         builder.exploration.parameters = orm.Dict(inputs["exploration"])
+        if options:
+            builder.fitting.options = orm.Dict(dict(options))
+            builder.exploration.options = orm.Dict(dict(options))
         return builder
 
     # ------------------------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
@@ -21,6 +23,10 @@ def _validate_inputs(inputs, _) -> str | None:
     protocol = inputs["protocol"].value if "protocol" in inputs else None
     if protocol is not None and protocol not in engine.get_available_protocols():
         return f"unknown {engine.name} protocol {protocol!r}; available: {sorted(engine.get_available_protocols())}"
+    try:
+        engine.validate_overrides(protocol, inputs["overrides"].get_dict() if "overrides" in inputs else None)
+    except ValueError as exception:
+        return str(exception)
     return None
 
 
@@ -52,6 +58,40 @@ class DftWorkChain(WorkChain):
         spec.output("properties", valid_type=orm.Dict, help="Fermi energy, convergence flags, engine and version.")
         spec.exit_code(401, "ERROR_ENGINE_FAILED", message="The {engine} {task} failed: [{status}] {message}")
         spec.exit_code(402, "ERROR_BUILDER", message="The {engine} builder rejected the inputs: {message}")
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        protocol: str | None = None,
+        overrides: Mapping | None = None,
+        options: Mapping | None = None,
+        *,
+        engine: str,
+        task: str = "single_point",
+    ):
+        """Builder of ``task`` on ``engine`` (``gpaw`` or ``vasp``); the protocols are the engine's.
+
+        :param code: the engine's code.
+        :param overrides: nested dict over the engine protocol; unknown keys raise ``ValueError`` here.
+        :param options: metadata options of the engine's CalcJobs (resources, max_wallclock_seconds, ...).
+        """
+        engine_class = get_engine(engine)
+        engine_class.validate_task(task)
+        engine_class.validate_overrides(protocol, overrides)
+        builder = cls.get_builder()
+        builder.engine = orm.Str(engine)
+        builder.task = orm.Str(task)
+        builder.structure = structure
+        builder.code = code
+        if protocol is not None:
+            builder.protocol = orm.Str(protocol)
+        if overrides:
+            builder.overrides = orm.Dict(dict(overrides))
+        if options:
+            builder.options = orm.Dict(dict(options))
+        return builder
 
     def run_engine(self):
         """Ask the engine for a builder and run it."""

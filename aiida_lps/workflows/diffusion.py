@@ -12,14 +12,14 @@ from aiida_lps.calcfunctions.arrhenius import arrhenius_fit
 from aiida_lps.calcfunctions.structures import make_supercell
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import MDSettings
+from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.supercell import minimum_repetitions
 from aiida_lps.utils.validation import (
     analysis_settings,
     validate_analysis,
     validate_potential_covers_structure,
 )
-from aiida_lps.workflows.lammps_md import LammpsMDBaseWorkChain
-from aiida_lps.workflows.protocols import ProtocolMixin
+from aiida_lps.workflows.lammps_md import LammpsMDBaseWorkChain, protocol_analysis
 
 __all__ = ("DiffusionWorkChain", "temperature_label")
 
@@ -125,21 +125,25 @@ class DiffusionWorkChain(ProtocolMixin, WorkChain):
         cls,
         code: orm.AbstractCode,
         structure: orm.StructureData,
-        potential: InteratomicPotentialData,
-        temperatures: Sequence[float],
         protocol: str | None = None,
         overrides: Mapping | None = None,
+        options: Mapping | None = None,
+        *,
+        potential: InteratomicPotentialData,
+        temperatures: Sequence[float],
         species: str = "Li",
         charge: float = 1.0,
-        options: Mapping | None = None,
     ):
         """Return a builder filled from ``protocol`` (``fast``, ``moderate`` or ``precise``).
 
-        :param overrides: nested dict merged over the protocol: ``parameters``, ``analysis`` and other inputs.
-        :param options: scheduler options of the MD CalcJobs (resources, max_wallclock_seconds, ...).
+        :param code: the LAMMPS code.
+        :param overrides: nested dict merged over the protocol (``diffusion.yaml`` extending ``lammps_md.yaml``):
+            ``parameters``, ``analysis``, ``supercell_min_width``; unknown keys raise ``ValueError``.
+        :param options: metadata options of every MD CalcJob (resources, max_wallclock_seconds, ...).
+        :param potential: the interatomic potential. :param temperatures: the MD temperatures (K).
+        :param species: diffusing species. :param charge: its ionic charge (e) for the Nernst-Einstein σ.
         """
         inputs = cls.get_protocol_inputs(protocol, overrides)
-        analysis = {"species": [species], "charges": {species: float(charge)}, **inputs["analysis"]}
         builder = cls.get_builder()
         builder.structure = structure
         builder.potential = potential
@@ -147,7 +151,7 @@ class DiffusionWorkChain(ProtocolMixin, WorkChain):
         builder.species = orm.Str(species)
         builder.charge = orm.Float(charge)
         builder.parameters = orm.Dict(inputs["parameters"])
-        builder.analysis = orm.Dict(analysis)
+        builder.analysis = orm.Dict(protocol_analysis(inputs["analysis"], species, charge))
         if "supercell_min_width" in inputs:
             builder.supercell_min_width = orm.Float(inputs["supercell_min_width"])
         builder.md.lammps.code = code

@@ -20,9 +20,9 @@ from aiida_lps.calculations.relax_batch import BatchRelaxCalculation
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.relax import RelaxSettings
+from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.genetic import GASettings, GeneticSearch, RemovalProblem, check_removal, resolve_target
 from aiida_lps.workflows.dft import DftWorkChain
-from aiida_lps.workflows.protocols import ProtocolMixin
 
 __all__ = ("GeneticSamplingWorkChain",)
 
@@ -221,17 +221,19 @@ class GeneticSamplingWorkChain(ProtocolMixin, WorkChain):
         cls,
         code: orm.AbstractCode,
         structure: orm.StructureData,
-        potential: InteratomicPotentialData,
         protocol: str | None = None,
         overrides: Mapping | None = None,
         options: Mapping | None = None,
+        *,
+        potential: InteratomicPotentialData,
         dft_code: orm.AbstractCode | None = None,
         dft_engine: str = "gpaw",
         **kwargs,
     ):
         """Builder filled from ``protocol`` (``fast``, ``moderate``, ``precise``) with ``overrides`` on top.
 
-        :param code: LAMMPS. :param options: scheduler options of the LAMMPS jobs.
+        :param code: LAMMPS. :param potential: the interatomic potential (``lps.potential``) of the GA relaxations.
+        :param options: scheduler options of the LAMMPS jobs.
         :param dft_code: the DFT engine's code; without it no DFT re-relaxation is done.
         :param kwargs: ``supercell`` ([na, nb, nc]), ``n_li2s``, ``n_p2s5``, ``target_x``, ``x_tolerance``.
         """

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
 from aiida_lps.calculations.gpaw import GpawCalculation
+from aiida_lps.dft.gpaw import GpawEngine
 from aiida_lps.engines.gpaw.settings import safer_mixing
+from aiida_lps.protocols import ProtocolMixin
 
 __all__ = ("GpawBaseWorkChain",)
 
 
-class GpawBaseWorkChain(BaseRestartWorkChain):
+class GpawBaseWorkChain(ProtocolMixin, BaseRestartWorkChain):
     """Run :class:`GpawCalculation` and restart it where a restart can help.
 
     An SCF that does not converge is retried once with safer mixing; a relaxation that ran out of steps continues
@@ -23,6 +27,7 @@ class GpawBaseWorkChain(BaseRestartWorkChain):
     """
 
     _process_class = GpawCalculation
+    _protocol_file = "gpaw"
 
     @classmethod
     def define(cls, spec):
@@ -37,6 +42,28 @@ class GpawBaseWorkChain(BaseRestartWorkChain):
         )
         spec.exit_code(410, "ERROR_SCF_NOT_CONVERGED", message="The SCF did not converge, also with safer mixing.")
         spec.exit_code(500, "ERROR_RELAX_NOT_CONVERGED", message="The relaxation did not converge after a restart.")
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        protocol: str | None = None,
+        overrides: Mapping | None = None,
+        options: Mapping | None = None,
+        *,
+        task: str = "single_point",
+        setups: Mapping[str, orm.Data] | None = None,
+    ):
+        """Builder of a GPAW ``task`` (``single_point`` or ``relax``) filled from ``protocol`` (``gpaw.yaml``).
+
+        :param code: the ``gpaw`` code.
+        :param overrides: nested dict over the protocol (``calculator`` keywords are free-form); unknown keys raise
+            ``ValueError``.
+        :param options: metadata options of the CalcJob (resources, max_wallclock_seconds, ...).
+        :param setups: PAW datasets per kind name (default: the ``gpaw-data`` dataset of each element).
+        """
+        return GpawEngine.get_builder(task, structure, code, protocol, overrides, options, setups=setups)
 
     def setup(self):
         """Prepare the inputs of the first calculation."""

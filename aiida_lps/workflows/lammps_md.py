@@ -7,14 +7,18 @@ failure that no restart can fix and 410/420 for an MD that handlers could not re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
 from aiida_lps.calculations.lammps_md import LammpsMDCalculation
+from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import MDSettings
+from aiida_lps.protocols import ProtocolMixin
 
-__all__ = ("LammpsMDBaseWorkChain",)
+__all__ = ("LammpsMDBaseWorkChain", "protocol_analysis")
 
 _CODES = LammpsMDCalculation.exit_codes
 _UNSTABLE = (_CODES.ERROR_LOST_ATOMS, _CODES.ERROR_NAN_ENERGY)
@@ -27,7 +31,13 @@ _FATAL = (
 _STOPPED = (_CODES.ERROR_SCHEDULER_OUT_OF_WALLTIME, _CODES.ERROR_INCOMPLETE_RUN)
 
 
-class LammpsMDBaseWorkChain(BaseRestartWorkChain):
+def protocol_analysis(analysis: Mapping, species: str, charge: float) -> dict:
+    """Analysis settings of a protocol for one diffusing ``species`` of ionic ``charge`` (e); keys given in the
+    protocol's ``analysis`` (``species``, ``charges``) win."""
+    return {"species": [species], "charges": {species: float(charge)}, **analysis}
+
+
+class LammpsMDBaseWorkChain(ProtocolMixin, BaseRestartWorkChain):
     """Run :class:`LammpsMDCalculation` (inputs in the ``lammps`` namespace) and recover from known failures.
 
     - Unstable dynamics (lost atoms, non-finite energy): retried once with half the timestep, keeping the
@@ -39,6 +49,7 @@ class LammpsMDBaseWorkChain(BaseRestartWorkChain):
     """
 
     _process_class = LammpsMDCalculation
+    _protocol_file = "lammps_md"
 
     @classmethod
     def define(cls, spec):
@@ -64,6 +75,39 @@ class LammpsMDBaseWorkChain(BaseRestartWorkChain):
             "ERROR_WALLTIME_WITHOUT_RESTART_FILE",
             message="The MD was stopped twice before it wrote a restart file: raise max_wallclock_seconds.",
         )
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        structure: orm.StructureData,
+        protocol: str | None = None,
+        overrides: Mapping | None = None,
+        options: Mapping | None = None,
+        *,
+        potential: InteratomicPotentialData,
+        temperature: float,
+        species: str = "Li",
+        charge: float = 1.0,
+    ):
+        """Builder of one MD run at ``temperature`` (K) filled from ``protocol`` (``fast``, ``moderate``, ``precise``).
+
+        :param code: the LAMMPS code.
+        :param overrides: nested dict merged over the protocol (``lammps_md.yaml``): ``parameters`` (MDSettings keys
+            except ``temperature``), ``analysis``; unknown keys raise ``ValueError``.
+        :param options: metadata options of the CalcJob (resources, max_wallclock_seconds, ...).
+        :param species: diffusing species. :param charge: its ionic charge (e) for the Nernst-Einstein σ.
+        """
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        builder = cls.get_builder()
+        builder.lammps.code = code
+        builder.lammps.structure = structure
+        builder.lammps.potential = potential
+        builder.lammps.parameters = orm.Dict({**inputs["parameters"], "temperature": float(temperature)})
+        builder.lammps.analysis = orm.Dict(protocol_analysis(inputs["analysis"], species, charge))
+        if options:
+            builder.lammps.metadata.options = dict(options)
+        return builder
 
     def setup(self):
         """Prepare the inputs of the first calculation."""

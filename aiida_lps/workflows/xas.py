@@ -20,14 +20,21 @@ from collections.abc import Mapping
 from aiida import orm
 from aiida.engine import WorkChain, if_
 
-from aiida_lps.calcfunctions.xas import SITE_DEFAULTS, absorber_kind_name, analyse_absorber_sites, site_average
+from aiida_lps.calcfunctions.xas import (
+    SITE_DEFAULTS,
+    XAS_DEFAULTS,
+    absorber_kind_name,
+    analyse_absorber_sites,
+    site_average,
+)
+from aiida_lps.common.mappings import recursive_merge
 from aiida_lps.dft.core_hole import (
     MissingSpectrumError,
     NoCoreLevelError,
     ScfNotConvergedError,
     get_core_hole_engine,
 )
-from aiida_lps.workflows.protocols import ProtocolMixin, recursive_merge
+from aiida_lps.protocols import ProtocolMixin
 
 __all__ = ("XasWorkChain",)
 
@@ -48,7 +55,7 @@ def _validate_sites(value: orm.List, _) -> str | None:
 
 
 def _validate_broadening(value: orm.Dict, _) -> str | None:
-    allowed = {"gaussian_fwhm", "lorentzian_fwhm", "lorentzian_slope"}
+    allowed = set(XAS_DEFAULTS["broadening"])
     data = value.get_dict()
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -87,7 +94,12 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         """Define the specification."""
         super().define(spec)
         spec.input("structure", valid_type=orm.StructureData, help="Crystal structure (unit cell).")
-        spec.input("absorber", valid_type=orm.Str, default=lambda: orm.Str("S"), help="Absorbing element (K edge).")
+        spec.input(
+            "absorber",
+            valid_type=orm.Str,
+            default=lambda: orm.Str(XAS_DEFAULTS["absorber"]),
+            help="Absorbing element (K edge).",
+        )
         spec.input(
             "engine",
             valid_type=orm.Str,
@@ -107,12 +119,22 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         spec.input(
             "supercell_min_width",
             valid_type=orm.Float,
-            default=lambda: orm.Float(10.0),
+            default=lambda: orm.Float(XAS_DEFAULTS["supercell_min_width"]),
             validator=_validate_positive,
             help="Minimum distance between opposite faces of the supercell (Å).",
         )
-        spec.input("symprec", valid_type=orm.Float, default=lambda: orm.Float(0.01), help="Symmetry tolerance (Å).")
-        spec.input("angle_tolerance", valid_type=orm.Float, default=lambda: orm.Float(5.0), help="Angle tol. (°).")
+        spec.input(
+            "symprec",
+            valid_type=orm.Float,
+            default=lambda: orm.Float(XAS_DEFAULTS["symprec"]),
+            help="Symmetry tolerance (Å).",
+        )
+        spec.input(
+            "angle_tolerance",
+            valid_type=orm.Float,
+            default=lambda: orm.Float(XAS_DEFAULTS["angle_tolerance"]),
+            help="Angle tolerance (°).",
+        )
         spec.input(
             "sites",
             valid_type=orm.List,
@@ -123,14 +145,14 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         spec.input(
             "ground_state_cell",
             valid_type=orm.Str,
-            default=lambda: orm.Str("supercell"),
+            default=lambda: orm.Str(XAS_DEFAULTS["ground_state_cell"]),
             validator=_validate_ground_state_cell,
             help="`supercell` (default) or `unit_cell` (the input structure, as the published workflow).",
         )
         spec.input(
             "broadening",
             valid_type=orm.Dict,
-            default=lambda: orm.Dict({"gaussian_fwhm": 0.5, "lorentzian_fwhm": 0.59, "lorentzian_slope": 0.1}),
+            default=lambda: orm.Dict(XAS_DEFAULTS["broadening"]),
             validator=_validate_broadening,
             help="Gaussian FWHM (eV), Lorentzian Γ0 (eV) and slope a of Γ(E) = Γ0 + a·(E − E_cbm).",
         )
@@ -175,32 +197,40 @@ class XasWorkChain(ProtocolMixin, WorkChain):
         cls,
         code: orm.AbstractCode,
         structure: orm.StructureData,
-        engine: str,
         protocol: str | None = None,
         overrides: Mapping | None = None,
         options: Mapping | None = None,
+        *,
+        engine: str,
     ):
         """Builder filled from ``protocol`` (``fast``, ``moderate`` or ``precise``) for ``engine``.
 
-        :param overrides: nested dict over the protocol: ``parameters`` (absorber, supercell_min_width, symprec,
-            angle_tolerance, sites, ground_state_cell, broadening, grid, calibration_shift) and
-            ``engines.<engine>`` (``engine_protocol``, ``xch``, ``ground_state``).
-        :param options: scheduler options of every calculation.
+        :param code: the DFT code of ``engine``.
+        :param overrides: nested dict over the protocol (``xas.yaml``): ``parameters`` (absorber, supercell_min_width,
+            symprec, angle_tolerance, sites, ground_state_cell, broadening, grid, calibration_shift) and
+            ``engines.<engine>`` (``engine_protocol``, ``xch``, ``ground_state``: checked by the engine); unknown
+            keys raise ``ValueError``.
+        :param options: metadata options of every CalcJob (resources, max_wallclock_seconds, ...).
+        :param engine: the DFT engine, ``vasp`` or ``gpaw``.
         """
         inputs = cls.get_protocol_inputs(protocol, overrides)
         parameters = inputs["parameters"]
         engine_inputs = inputs["engines"].get(engine)
         if engine_inputs is None:
             raise ValueError(f"the XAS protocol has no settings for engine {engine!r}: {sorted(inputs['engines'])}")
+        engine_class = get_core_hole_engine(engine)
+        ground_state = recursive_merge(engine_inputs.get("xch") or {}, engine_inputs.get("ground_state") or {})
+        for overrides_of_runs in (engine_inputs.get("xch"), ground_state):
+            engine_class.validate_xch_overrides(engine_inputs.get("engine_protocol"), overrides_of_runs)
         builder = cls.get_builder()
         builder.structure = structure
         builder.code = code
         builder.engine = orm.Str(engine)
-        builder.absorber = orm.Str(parameters.get("absorber", "S"))
+        builder.absorber = orm.Str(parameters["absorber"])
         builder.supercell_min_width = orm.Float(parameters["supercell_min_width"])
         builder.symprec = orm.Float(parameters["symprec"])
         builder.angle_tolerance = orm.Float(parameters["angle_tolerance"])
-        builder.ground_state_cell = orm.Str(parameters.get("ground_state_cell", "supercell"))
+        builder.ground_state_cell = orm.Str(parameters["ground_state_cell"])
         builder.broadening = orm.Dict(parameters["broadening"])
         if parameters.get("grid"):
             builder.grid = orm.Dict(parameters["grid"])

@@ -13,9 +13,9 @@ def _builder(code, structure, potential, temperatures=(300.0,), species="Ar", **
     return DiffusionWorkChain.get_builder_from_protocol(
         code,
         structure,
-        potential,
-        temperatures,
         protocol="fast",
+        potential=potential,
+        temperatures=temperatures,
         species=species,
         charge=1.0,
         overrides=overrides,
@@ -74,7 +74,7 @@ def test_protocols_and_labels():
     assert DiffusionWorkChain.get_default_protocol() == "moderate"
     precise = DiffusionWorkChain.get_protocol_inputs("precise")["parameters"]
     assert precise["thermostat_damping"] == 100.0 and precise["barostat_damping"] == 1000.0
-    with pytest.raises(ValueError, match="unknown protocol"):
+    with pytest.raises(ValueError, match="unknown DiffusionWorkChain protocol 'ultra'"):
         DiffusionWorkChain.get_protocol_inputs("ultra")
     assert temperature_label(700) == "T700K" and temperature_label(812.5) == "T812p5K"
 

@@ -29,7 +29,7 @@ def test_argon_diffusion_matches_rahman(lammps_code, argon_potential, argon_stru
     builder = DiffusionWorkChain.get_builder_from_protocol(
         lammps_code,
         argon_structure(6),
-        argon_potential,
+        potential=argon_potential,
         temperatures=[lennard_jones.TEMPERATURE_K, 120.0],
         protocol="fast",
         overrides=FAST_LJ,

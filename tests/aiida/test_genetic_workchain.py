@@ -24,8 +24,8 @@ def test_three_generations_through_lammps(aiida_profile_clean, lammps_code, toy_
     builder = GeneticSamplingWorkChain.get_builder_from_protocol(
         lammps_code,
         parent,
-        toy_potential,
         protocol="fast",
+        potential=toy_potential,
         overrides={"ga": {"population_size": 6, "max_generations": 3, "seeds": [0, 1]}, "n_candidates": 3},
         target_x=0.71,
     )
@@ -75,8 +75,8 @@ def test_gpaw_rerelaxation_of_one_candidate(aiida_profile_clean, lammps_code, gp
     builder = GeneticSamplingWorkChain.get_builder_from_protocol(
         lammps_code,
         parent,
-        toy_potential,
         protocol="fast",
+        potential=toy_potential,
         overrides={
             "ga": {"population_size": 2, "n_elite": 1, "max_generations": 1, "n_refine": 0},
             "n_candidates": 1,
@@ -109,7 +109,7 @@ def test_bad_input_is_rejected_before_anything_runs(
 
     def build(potential=toy_potential, overrides=None, **kwargs):
         return GeneticSamplingWorkChain.get_builder_from_protocol(
-            lammps_code, parent, potential, protocol="fast", overrides=overrides, **kwargs
+            lammps_code, parent, protocol="fast", overrides=overrides, potential=potential, **kwargs
         )
 
     argon = InteratomicPotentialData(pair_style="lj/cut 5.0", pair_coeff=["* * 0.01 3.4"], elements=["Ar"], cutoff=5)

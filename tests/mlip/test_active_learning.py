@@ -58,10 +58,10 @@ def test_two_iterations_with_gpaw_labels(gpaw_code, lammps_code, python_code, re
         "dft": {"protocol": "fast", "overrides": TINY_DFT},
     }
     builder = ActiveLearningWorkChain.get_builder_from_protocol(
-        {"Li2S": reference_structure("Li2S", primitive=True)},
         gpaw_code,
         lammps_code,
         python_code,
+        {"Li2S": reference_structure("Li2S", primitive=True)},
         dft_engine="gpaw",
         protocol="fast",
         overrides=overrides,

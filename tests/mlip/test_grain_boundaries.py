@@ -27,7 +27,7 @@ def _builder(codes, structures, grain_boundaries, strains=(0.0,)):
         "exploration": {"temperatures": [300.0, 600.0], "strains": list(strains), "grain_boundaries": grain_boundaries}
     }
     return ActiveLearningWorkChain.get_builder_from_protocol(
-        structures, *codes, dft_engine="gpaw", protocol="fast", overrides=overrides
+        *codes, structures, dft_engine="gpaw", protocol="fast", overrides=overrides
     )
 
 
@@ -142,7 +142,7 @@ def test_every_protocol_gives_valid_inputs(codes, reference_structure, protocol)
     from aiida_lps.calculations.mlip_training import _validate_fit_parameters
 
     builder = ActiveLearningWorkChain.get_builder_from_protocol(
-        {"Li2S": reference_structure("Li2S")}, *codes, dft_engine="gpaw", protocol=protocol
+        *codes, {"Li2S": reference_structure("Li2S")}, dft_engine="gpaw", protocol=protocol
     )
     process = _instantiate(builder)
     fitting = process.inputs.fitting.parameters

@@ -23,7 +23,7 @@ code, _ = ensure_code("lmp", find_lammps_executable(), computer)
 builder = DiffusionWorkChain.get_builder_from_protocol(
     code,
     orm.StructureData(ase=lennard_jones.argon_fcc(3)),
-    InteratomicPotentialData(**lennard_jones.potential_arguments()),
+    potential=InteratomicPotentialData(**lennard_jones.potential_arguments()),
     temperatures=[94.4, 120.0],
     protocol="fast",
     overrides={

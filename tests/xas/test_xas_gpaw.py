@@ -20,7 +20,7 @@ TINY = {"calculator": {"mode": {"name": "pw", "ecut": 200}, "convergence": {"ene
 def test_li2s_xch_end_to_end(gpaw_code, reference_structure):
     structure = reference_structure("Li2S")
     builder = XasWorkChain.get_builder_from_protocol(
-        gpaw_code, structure, "gpaw", protocol="fast",
+        gpaw_code, structure, protocol="fast", engine="gpaw",
         overrides={"parameters": {"supercell_min_width": 5.0}, "engines": {"gpaw": {"xch": TINY}}},
     )  # fmt: skip
     results, node = run_get_node(builder)
@@ -74,7 +74,7 @@ def test_exit_codes_without_absorber_or_core_level(gpaw_code):
     lih = orm.StructureData(cell=np.eye(3) * 4.0)
     lih.append_atom(position=(0, 0, 0), symbols="Li")
     lih.append_atom(position=(2, 2, 2), symbols="H")
-    builder = XasWorkChain.get_builder_from_protocol(gpaw_code, lih, "gpaw")
+    builder = XasWorkChain.get_builder_from_protocol(gpaw_code, lih, engine="gpaw")
     _, node = run_get_node(builder)
     assert node.exit_status == XasWorkChain.exit_codes.ERROR_NO_ABSORBER.status
     assert "has no S atom" in node.exit_message

@@ -57,7 +57,7 @@ def _builder(code, family, structure):
                              "potential_mapping": {"Li": "Li", "P": "P", "S": "S"}},
         }},
     }  # fmt: skip
-    return XasWorkChain.get_builder_from_protocol(code, structure, "vasp", overrides=overrides, options=LOCAL)
+    return XasWorkChain.get_builder_from_protocol(code, structure, overrides=overrides, options=LOCAL, engine="vasp")
 
 
 @contextlib.contextmanager

@@ -1,26 +1,23 @@
 """VASP input choices: INCAR per task and protocol, k-point meshes, POTCAR symbols (no AiiDA import).
 
-The protocols live in ``aiida_lps/dft/protocols/vasp.yaml``; ``moderate`` reproduces the DFT settings of Guo et al. 2022
-(PBE, ENCUT 520 eV, Gaussian smearing 0.05 eV, EDIFF 1e-5 eV, forces < 0.02 eV/Å, R_k = 25 Å).
+The protocols live in ``aiida_lps/protocols/vasp.yaml`` (read by :mod:`aiida_lps.protocols`); ``moderate``
+reproduces the DFT settings of Guo et al. 2022 (PBE, ENCUT 520 eV, Gaussian smearing 0.05 eV, EDIFF 1e-5 eV,
+forces < 0.02 eV/Å, R_k = 25 Å).
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import pathlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import yaml
 
+from aiida_lps import protocols
 from aiida_lps.common.mappings import recursive_merge
 
 __all__ = (
-    "OVERRIDE_KEYS",
     "POTCAR_SETS",
-    "PROTOCOL_FILE",
+    "PROTOCOL_NAME",
     "TASKS",
     "available_protocols",
     "get_protocol_settings",
@@ -34,7 +31,8 @@ __all__ = (
 #: Tasks of the common DFT interface (same names as :data:`aiida_lps.dft.base.TASKS`).
 TASKS = ("single_point", "relax")
 
-PROTOCOL_FILE = pathlib.Path(__file__).resolve().parents[2] / "dft" / "protocols" / "vasp.yaml"
+#: Name of the VASP protocol file in :mod:`aiida_lps.protocols` (``vasp.yaml``).
+PROTOCOL_NAME = "vasp"
 
 #: POTCAR symbol per element. ``pbe``: the Materials Project choices (Li_sv, P, S); ``gw``: the GW variants used
 #: by the S K-edge XAS database (Guo, Carbone et al. 2023: Li_GW, P_GW, S_GW).
@@ -43,36 +41,23 @@ POTCAR_SETS: dict[str, dict[str, str]] = {
     "gw": {"Li": "Li_GW", "P": "P_GW", "S": "S_GW", "O": "O_GW", "Cl": "Cl_GW"},
 }
 
-#: Keys accepted in ``overrides`` (everything else is rejected with a ``ValueError``).
-OVERRIDE_KEYS = (
-    "incar",  # INCAR tags merged over the protocol's (lower or upper case; None removes a tag)
-    "kpoints_length",  # R_k of VASP's fully automatic scheme, Å
-    "kpoints_mesh",  # explicit Γ-centred mesh [n1, n2, n3] (wins over kpoints_length)
-    "gamma_only",  # bool: a single Γ point (AIMD)
-    "potential_family",  # label of the aiida-vasp POTCAR family
-    "potential_set",  # "pbe" or "gw"
-    "potential_mapping",  # {element or kind name: POTCAR symbol}, on top of the set's choice
-    "options",  # scheduler options merged over the protocol's
-    "settings",  # aiida-vasp `settings` Dict content (parser_settings, ADDITIONAL_RETRIEVE_LIST, ...)
-    "max_iterations",  # restarts of aiida-vasp's VaspWorkChain
-    "clean_workdir",  # bool
-)
-
-
-@functools.lru_cache(maxsize=1)
-def _protocol_data() -> dict:
-    with PROTOCOL_FILE.open() as handle:
-        return yaml.safe_load(handle)
-
 
 def available_protocols() -> dict[str, dict]:
     """Protocol names with their descriptions."""
-    return {name: {"description": body["description"]} for name, body in _protocol_data()["protocols"].items()}
+    return protocols.available_protocols(PROTOCOL_NAME)
 
 
 def normalise_incar(incar: Mapping[str, Any]) -> dict[str, Any]:
     """Return INCAR tags with lower-case keys; tags whose value is ``None`` are dropped."""
     return {str(key).lower(): value for key, value in incar.items() if value is not None}
+
+
+def _check_overrides(overrides: Mapping[str, Any]) -> None:
+    """Reject unknown keys and ``None`` values (outside the open ``incar``, ``options``, ...) of the shared loader;
+    ``tasks`` is the protocol's per-task INCAR, not an override (set tags through ``incar``)."""
+    schema, open_keys = protocols.protocol_schema(PROTOCOL_NAME)
+    schema.pop("tasks", None)
+    protocols.check_overrides(overrides, schema, open_keys, label="VASP")
 
 
 def get_protocol_settings(
@@ -82,23 +67,21 @@ def get_protocol_settings(
 
     The result has the keys ``protocol`` (its name), ``incar`` (lower-case tags), ``kpoints_length`` (Å),
     ``kpoints_mesh`` (or ``None``), ``gamma_only``, ``potential_family``, ``potential_set``, ``potential_mapping``
-    (user additions only), ``options``, ``settings`` and the pass-through keys given in ``overrides``.
+    (user additions only), ``options``, ``settings`` and the pass-through keys given in ``overrides``. The
+    accepted override keys are those of ``vasp.yaml`` (``default_inputs``, protocols and ``optional_inputs``);
+    an INCAR tag set to ``None`` in ``overrides['incar']`` is removed.
 
     :raises ValueError: for an unknown task, protocol, override key or POTCAR set.
     """
     if task not in TASKS:
         raise ValueError(f"unknown DFT task {task!r}; available: {TASKS}")
-    data = _protocol_data()
-    protocol = protocol or data["default_protocol"]
-    if protocol not in data["protocols"]:
-        raise ValueError(f"unknown VASP protocol {protocol!r}; available: {sorted(data['protocols'])}")
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(OVERRIDE_KEYS))
-    if unknown:
-        raise ValueError(f"unknown VASP override key(s) {unknown}; accepted: {list(OVERRIDE_KEYS)}")
+    protocol = protocol or protocols.default_protocol(PROTOCOL_NAME)
+    if protocol not in available_protocols():
+        raise ValueError(f"unknown VASP protocol {protocol!r}; available: {sorted(available_protocols())}")
+    merged = protocols.protocol_inputs(PROTOCOL_NAME, protocol, label="VASP")
+    _check_overrides(overrides)
 
-    chosen = {key: value for key, value in data["protocols"][protocol].items() if key != "description"}
-    merged = recursive_merge(copy.deepcopy(data["default_inputs"]), chosen)
     tasks = merged.pop("tasks", {})
     incar = normalise_incar(merged.pop("incar", {}))
     incar.update(normalise_incar(tasks.get(task, {}).get("incar", {})))
@@ -114,11 +97,11 @@ def get_protocol_settings(
     result: dict[str, Any] = {
         "protocol": protocol,
         "incar": incar,
-        "kpoints_length": float(merged.get("kpoints_length", 25.0)),
+        "kpoints_length": float(merged["kpoints_length"]),
         "kpoints_mesh": None,
-        "gamma_only": bool(merged.get("gamma_only", False)),
+        "gamma_only": bool(merged["gamma_only"]),
         "potential_family": merged.get("potential_family"),
-        "potential_set": merged.get("potential_set", "pbe"),
+        "potential_set": merged["potential_set"],
         "potential_mapping": {},
         "options": merged.get("options", {}),
         "settings": merged.get("settings", {}),
