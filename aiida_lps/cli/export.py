@@ -120,7 +120,7 @@ def export(
             click.echo(f"  - {error}", err=True)
         raise SystemExit(2) from exception
 
-    selection = select_processes(processes, groups, entry_points)
+    selection = select_processes(processes or (), groups or (), entry_points)
     for pk, reason in selection.skipped.items():
         echo.echo_warning(f"skipping process {pk}: {reason}")
     if selection.skipped:
