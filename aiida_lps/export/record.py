@@ -118,11 +118,15 @@ def provenance_summary(starting_pks: Iterable[int]) -> dict[str, Any]:
         uuid_of[pk] = uuid
         counts[node_type] = counts.get(node_type, 0) + 1
     links = sorted(
-        [uuid_of[link.source_id], uuid_of[link.target_id], getattr(link.link_type, "value", link.link_type), link.link_label]
+        [uuid_of[link.source_id], uuid_of[link.target_id], _link_type(link.link_type), link.link_label]
         for link in traversal["links"] or ()
     )
     return {"n_nodes": len(uuid_of), "node_types": dict(sorted(counts.items())), "uuids": sorted(uuid_of.values()),
             "n_links": len(links), "links": links}  # fmt: skip
+
+
+def _link_type(value) -> str:
+    return getattr(value, "value", value)  # LinkType or its string value
 
 
 def sha256_file(path: pathlib.Path) -> str:

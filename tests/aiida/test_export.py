@@ -153,7 +153,9 @@ def test_export_record_check_and_tamper(aiida_profile_clean, tmp_path, metadata_
     assert {"record.aiida", "metadata.json", "README.md", "provenance.json", "MANIFEST.sha256"} <= files
     raw = sorted(f for f in files if f.startswith("raw/"))
     assert any(f.endswith("outputs/log.lammps") for f in raw)
-    assert any(f.startswith(f"raw/DiffusionWorkChain-{diffusion.uuid[:8]}/") and f.endswith("inputs/input.in") for f in raw), "\n".join(raw)
+    assert any(
+        f.startswith(f"raw/DiffusionWorkChain-{diffusion.uuid[:8]}/") and f.endswith("inputs/input.in") for f in raw
+    ), "\n".join(raw)
     assert set(read_manifest(record)) == files - {"MANIFEST.sha256"}
 
     # the Arrhenius table is the work chain's own numbers, readable without AiiDA
@@ -191,23 +193,48 @@ def test_export_record_check_and_tamper(aiida_profile_clean, tmp_path, metadata_
     assert "SHA-256 differs" not in forged.output
 
 
+def docs_commands() -> list[list[str]]:
+    """The ``$`` command lines of docs/publishing.md, in order, split like a shell."""
+    import shlex
+
+    blocks = re.findall(r"```console\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+    return [shlex.split(line[2:]) for block in blocks for line in block.splitlines() if line.startswith("$ ")]
+
+
 @pytest.mark.lammps
-def test_round_trip_gives_same_nodes_and_files(aiida_profile_clean, tmp_path, metadata_file, lammps_code, argon_potential,
-                                               argon_structure):  # fmt: skip
-    """export → import into an emptied profile → export: the same node UUIDs and the same processed files."""
-    from aiida.tools.archive import import_archive
+def test_docs_commands_and_round_trip(aiida_profile_clean, tmp_path, monkeypatch, lammps_code, argon_potential,
+                                      argon_structure):  # fmt: skip
+    """docs/publishing.md's commands as written; then export → import into an emptied profile → export gives the
+    same node UUIDs, links and processed-file hashes."""
+    from aiida.cmdline.commands.cmd_verdi import verdi
 
     diffusion = run_diffusion(lammps_code, argon_potential, argon_structure)
-    first, second = tmp_path / "first", tmp_path / "second"
-    assert export(["-E", "lps.diffusion", "-o", str(first), "-m", str(metadata_file)]).exit_code == 0
     uuid = diffusion.uuid
+    orm.Group("my-lps-results").store().add_nodes(diffusion)
+    monkeypatch.chdir(tmp_path)
+    pathlib.Path("metadata.yaml").write_text(yaml.safe_dump(docs_metadata()), encoding="utf-8")
+    commands = docs_commands()
+    assert [c[0] for c in commands].count("aiida-lps") >= 3 and [
+        "verdi",
+        "archive",
+        "import",
+        "record.aiida",
+    ] in commands
+    for command in commands:
+        if command[0] == "cd":
+            monkeypatch.chdir(command[1])
+            continue
+        if command[0] == "verdi":
+            aiida_profile_clean.reset_storage()  # the reader's profile: empty
+            assert orm.QueryBuilder().append(orm.Node).count() == 0
+        result = CliRunner().invoke(cli if command[0] == "aiida-lps" else verdi, command[1:])
+        assert result.exit_code == 0, f"{command}: {result.output}"
+    assert orm.load_node(uuid).is_finished_ok  # imported
+    assert orm.load_group("my-lps-results").count() == 1
 
-    aiida_profile_clean.reset_storage()
-    assert orm.QueryBuilder().append(orm.Node).count() == 0
-    import_archive(first / "record.aiida")
-    result = export([uuid, "-o", str(second), "-m", str(metadata_file)])
+    first, second = tmp_path / "record", tmp_path / "second"
+    result = export([uuid, "-o", str(second), "-m", str(tmp_path / "metadata.yaml")])
     assert result.exit_code == 0, result.output
-
     one, two = (json.loads((f / "provenance.json").read_text()) for f in (first, second))
     assert one["uuids"] == two["uuids"] and one["links"] == two["links"]
     assert processed_hashes(first) == processed_hashes(second) != {}
