@@ -122,7 +122,7 @@ def _plot_arrhenius(folder: pathlib.Path, temperatures, entries, fit: Mapping | 
     return _save_figure(fig, folder / "arrhenius")
 
 
-def write_diffusion(node: orm.ProcessNode, folder: pathlib.Path) -> list[pathlib.Path]:
+def write_diffusion(node: orm.ProcessNode, folder: pathlib.Path, plots: bool = True) -> list[pathlib.Path]:
     """``lps.diffusion``: ``arrhenius.csv`` (per T: D, σ with errors), ``arrhenius_fit.json``, MSD CSVs, plots."""
     from aiida_lps.plotting import plot_msd
     from aiida_lps.workflows.diffusion import temperature_label
@@ -147,9 +147,9 @@ def write_diffusion(node: orm.ProcessNode, folder: pathlib.Path) -> list[pathlib
             f"{_header(node)}\nMSD of {species} at {temperature} K; time in ps, MSD in Å^2",
         )
         written.append(path)
-        written += _save_figure(
-            plot_msd(time_ps, msd_axes, label=f"{species} {temperature:g} K"), folder / f"msd_{label}"
-        )
+        if plots:
+            figure = plot_msd(time_ps, msd_axes, label=f"{species} {temperature:g} K")
+            written += _save_figure(figure, folder / f"msd_{label}")
     path = folder / "arrhenius.csv"
     _write_csv(
         path,
@@ -162,12 +162,12 @@ def write_diffusion(node: orm.ProcessNode, folder: pathlib.Path) -> list[pathlib
     if fit is not None:
         written.append(folder / "arrhenius_fit.json")
         _write_json(written[-1], fit)
-    if len(temperatures) >= 2:
+    if plots and len(temperatures) >= 2:
         written += _plot_arrhenius(folder, temperatures, entries, fit)
     return written
 
 
-def write_arrhenius(node: orm.ProcessNode, folder: pathlib.Path) -> list[pathlib.Path]:
+def write_arrhenius(node: orm.ProcessNode, folder: pathlib.Path, plots: bool = True) -> list[pathlib.Path]:
     """``lps.arrhenius`` on its own: the fitted table (from its inputs), ``arrhenius_fit.json`` and the plot."""
     inputs = node.inputs
     temperatures = inputs.temperatures.get_list()
@@ -191,14 +191,15 @@ def write_arrhenius(node: orm.ProcessNode, folder: pathlib.Path) -> list[pathlib
     if fit is not None:
         written.append(folder / "arrhenius_fit.json")
         _write_json(written[-1], fit)
-    written += _plot_arrhenius(folder, temperatures, entries, fit)
+    if plots:
+        written += _plot_arrhenius(folder, temperatures, entries, fit)
     return written
 
 
 # --------------------------------------------------------------------------------------------------------- XAS
 
 
-def write_xas(node: orm.ProcessNode, folder: pathlib.Path) -> list[pathlib.Path]:
+def write_xas(node: orm.ProcessNode, folder: pathlib.Path, plots: bool = True) -> list[pathlib.Path]:
     """``lps.xas``: averaged and per-site spectra (CSV, eV), site table, weights and alignment (JSON), plot."""
     from aiida_lps.plotting import plot_xas
 
@@ -235,8 +236,9 @@ def write_xas(node: orm.ProcessNode, folder: pathlib.Path) -> list[pathlib.Path]
         if name in outputs:
             written.append(folder / f"{name}.json")
             _write_json(written[-1], outputs[name].get_dict())
-    fig = plot_xas(energy, average, sites=sites, weights=weights.get("weights"))
-    written += _save_figure(fig, folder / "spectrum")
+    if plots:
+        fig = plot_xas(energy, average, sites=sites, weights=weights.get("weights"))
+        written += _save_figure(fig, folder / "spectrum")
     return written
 
 
@@ -267,7 +269,7 @@ def write_potential(potential, folder: pathlib.Path) -> list[pathlib.Path]:
     return written
 
 
-def write_active_learning(node: orm.ProcessNode, folder: pathlib.Path) -> list[pathlib.Path]:
+def write_active_learning(node: orm.ProcessNode, folder: pathlib.Path, plots: bool = True) -> list[pathlib.Path]:
     """``lps.mlip.active_learning``: training/test sets (extended XYZ), the potential files, metrics, plots."""
     from aiida_lps.plotting_mlip import plot_learning_curve, plot_parity
 
@@ -283,11 +285,11 @@ def write_active_learning(node: orm.ProcessNode, folder: pathlib.Path) -> list[p
         metrics = outputs.metrics.get_dict()
         written.append(folder / "metrics.json")
         _write_json(written[-1], metrics)
-        if metrics.get("iterations"):
+        if plots and metrics.get("iterations"):
             with _reproducible_dates():
                 for suffix in PLOT_SUFFIXES:
                     written.append(plot_learning_curve(metrics, folder / f"learning_curve{suffix}"))
-    if "parity" in outputs:
+    if plots and "parity" in outputs:
         parity = {n: outputs.parity.get_array(n) for n in outputs.parity.get_arraynames()}
         for prefix in ("train", "test"):
             if f"{prefix}_energy_reference" in parity:
@@ -300,7 +302,7 @@ def write_active_learning(node: orm.ProcessNode, folder: pathlib.Path) -> list[p
 # ------------------------------------------------------------------------------------------ phase diagram (hull)
 
 
-def write_table_outputs(node: orm.ProcessNode, folder: pathlib.Path) -> list[pathlib.Path]:
+def write_table_outputs(node: orm.ProcessNode, folder: pathlib.Path, plots: bool = True) -> list[pathlib.Path]:
     """Generic writer (``lps.convex_hull``): every Dict output as JSON, and its lists of rows as CSV."""
     written = []
     for link in sorted(node.base.links.get_outgoing(link_type=_create_or_return()).all(), key=lambda x: x.link_label):
@@ -330,7 +332,7 @@ def _create_or_return():
 
 
 #: Writers by entry point name of the process (its ``process_type`` after the colon).
-WRITERS: dict[str, Callable[[orm.ProcessNode, pathlib.Path], list[pathlib.Path]]] = {
+WRITERS: dict[str, Callable[..., list[pathlib.Path]]] = {
     "lps.diffusion": write_diffusion,
     "lps.arrhenius": write_arrhenius,
     "lps.xas": write_xas,
@@ -351,8 +353,10 @@ def folder_name(node: orm.ProcessNode) -> str:
     return f"{node.process_label or 'process'}-{node.uuid[:8]}"
 
 
-def write_processed(roots: Sequence[orm.ProcessNode], folder: pathlib.Path) -> dict[str, list[pathlib.Path]]:
-    """Write the processed data of every process in ``roots`` or below them that has a writer.
+def write_processed(
+    roots: Sequence[orm.ProcessNode], folder: pathlib.Path, plots: bool = True
+) -> dict[str, list[pathlib.Path]]:
+    """Write the processed data of every process in ``roots`` or below them that has a writer (``plots``: also plots).
 
     A process with a writer is written and its sub-processes are not visited (the diffusion work chain covers its
     own Arrhenius fit); other processes (e.g. a top-level driver) are searched through their called processes.
@@ -373,7 +377,7 @@ def write_processed(roots: Sequence[orm.ProcessNode], folder: pathlib.Path) -> d
             return
         target = folder / folder_name(node)
         target.mkdir(parents=True, exist_ok=True)
-        files = found[1](node, target)
+        files = found[1](node, target, plots=plots)
         if files:
             written[target.name] = files
         else:

@@ -381,7 +381,7 @@ def _regenerate(provenance: Mapping, folder: pathlib.Path, manifest: Mapping[str
     roots = [orm.load_node(entry["uuid"]) for entry in provenance["selection"]]
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = pathlib.Path(tmp)
-        write_processed(roots, tmp_path / "processed")
+        write_processed(roots, tmp_path / "processed", plots=False)
         regenerated = {
             p.relative_to(tmp_path).as_posix(): sha256_file(p)
             for p in _files(tmp_path)
