@@ -125,6 +125,10 @@ def export(
         echo.echo_warning(f"skipping process {pk}: {reason}")
     if selection.skipped:
         echo.echo_warning(f"{len(selection.skipped)} process(es) skipped, PKs {sorted(selection.skipped)}")
+    for label in selection.dropped_groups:
+        echo.echo_warning(
+            f"group {label!r} holds a skipped process: its finished processes are exported, not the group"
+        )
     start = time.perf_counter()
     try:
         result = export_record(

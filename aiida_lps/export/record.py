@@ -50,6 +50,7 @@ class Selection:
     processes: list[orm.ProcessNode]
     groups: list[orm.Group]
     skipped: dict[int, str]  # PK → reason
+    dropped_groups: list[str] = dataclasses.field(default_factory=list)  # groups holding a skipped process
 
 
 @dataclasses.dataclass
@@ -103,7 +104,7 @@ def select_processes(
         else:
             selected.append(node)
     blocked = [g for g in groups if any(isinstance(n, orm.ProcessNode) and n.pk in skipped for n in g.nodes)]
-    return Selection(selected, [g for g in groups if g not in blocked], skipped)
+    return Selection(selected, [g for g in groups if g not in blocked], skipped, [g.label for g in blocked])
 
 
 def provenance_summary(starting_pks: Iterable[int]) -> dict[str, Any]:
@@ -223,8 +224,8 @@ def export_record(
     if size > size_limit_bytes:
         raise ValueError(
             f"the record is {size / 1e9:.2f} GB, above the Materials Cloud Archive limit of "
-            f"{size_limit_bytes / 1e9:g} GB per record: export fewer processes per record (or ask the Archive for "
-            "an exception, up to 50 GB for AiiDA databases)"
+            f"{size_limit_bytes / 1e9:g} GB per record: {folder} is written but too large to upload; export fewer "
+            "processes per record (or ask the Archive for an exception, up to 50 GB for AiiDA databases)"
         )
     if size > 0.8 * size_limit_bytes:
         warnings.append(f"the record is {size / 1e9:.2f} GB, close to the {size_limit_bytes / 1e9:g} GB limit")

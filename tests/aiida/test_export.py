@@ -128,6 +128,15 @@ def test_cli_rejects_incomplete_metadata(aiida_profile_clean, tmp_path):
     assert not (tmp_path / "rec").exists()
 
 
+def test_size_limit_and_empty_selection(aiida_profile_clean, tmp_path, metadata_file):
+    node = run_arrhenius()
+    result = export([str(node.pk), "-o", str(tmp_path / "rec"), "-m", str(metadata_file), "--max-size", "1e-6"])
+    assert result.exit_code != 0
+    assert "above the Materials Cloud Archive limit of 1e-06 GB per record" in result.output
+    empty = export(["-E", "lps.xas", "-o", str(tmp_path / "none"), "-m", str(metadata_file)])
+    assert empty.exit_code != 0 and "nothing to export" in empty.output
+
+
 @pytest.mark.lammps
 def test_export_record_check_and_tamper(aiida_profile_clean, tmp_path, metadata_file, lammps_code, argon_potential,
                                         argon_structure):  # fmt: skip
@@ -143,6 +152,7 @@ def test_export_record_check_and_tamper(aiida_profile_clean, tmp_path, metadata_
     result = export([str(running.pk), "-G", group.label, "-o", str(record), "-m", str(metadata_file)])
     assert result.exit_code == 0, result.output
     assert f"skipping process {running.pk}: not sealed" in result.output
+    assert "group 'lps-export-test'" not in result.output  # the running process is not in the group
     assert "e-mail" in result.output and orm.User.collection.get_default().email in result.output
 
     files = {p.relative_to(record).as_posix() for p in record.rglob("*") if p.is_file()}
