@@ -303,7 +303,11 @@ def write_active_learning(node: orm.ProcessNode, folder: pathlib.Path, plots: bo
 
 
 def write_table_outputs(node: orm.ProcessNode, folder: pathlib.Path, plots: bool = True) -> list[pathlib.Path]:
-    """Generic writer (``lps.convex_hull``): every Dict output as JSON, and its lists of rows as CSV."""
+    """Generic writer of a calcfunction's Dict outputs: JSON, and CSV for each table inside.
+
+    A table is a list of rows (dicts), a mapping label → row (first column ``label``) or a mapping of equal-length
+    lists (columns).
+    """
     written = []
     for link in sorted(node.base.links.get_outgoing(link_type=_create_or_return()).all(), key=lambda x: x.link_label):
         label, output = link.link_label, link.node
@@ -313,16 +317,46 @@ def write_table_outputs(node: orm.ProcessNode, folder: pathlib.Path, plots: bool
         written.append(folder / f"{label}.json")
         _write_json(written[-1], data)
         for key, value in sorted(data.items()):
-            if isinstance(value, list) and value and all(isinstance(row, Mapping) for row in value):
-                header = list(dict.fromkeys(k for row in value for k in row))
+            table = _as_table(value)
+            if table is not None:
                 path = folder / f"{label}_{key}.csv"
-                _write_csv(path, header, [[_cell(row.get(k)) for k in header] for row in value], _header(node))
+                units = data.get("units")
+                comment = _header(node) + (f"\nunits: {json.dumps(units, ensure_ascii=False)}" if units else "")
+                _write_csv(path, table[0], table[1], comment)
                 written.append(path)
     return written
 
 
+def _as_table(value: Any) -> tuple[list[str], list[list[Any]]] | None:
+    if isinstance(value, list) and value and all(isinstance(row, Mapping) for row in value):
+        header = list(dict.fromkeys(k for row in value for k in row))
+        return header, [[_cell(row.get(k)) for k in header] for row in value]
+    if isinstance(value, Mapping) and value and all(isinstance(row, Mapping) for row in value.values()):
+        header = list(dict.fromkeys(k for row in value.values() for k in row))
+        return ["label", *header], [[name, *(_cell(row.get(k)) for k in header)] for name, row in value.items()]
+    if isinstance(value, Mapping) and value and all(isinstance(col, list) for col in value.values()):
+        lengths = {len(col) for col in value.values()}
+        if len(lengths) == 1:
+            return list(value), [list(map(_cell, row)) for row in zip(*value.values(), strict=True)]
+    return None
+
+
+def write_convex_hull(node: orm.ProcessNode, folder: pathlib.Path, plots: bool = True) -> list[pathlib.Path]:
+    """``lps.convex_hull``: the hull tables (entries, hull polyline; eV/atom) as CSV and JSON, and the phase diagram."""
+    written = write_table_outputs(node, folder)
+    if not plots or "result" not in node.outputs:
+        return written
+    try:
+        from aiida_lps.plotting_phase_diagram import plot_phase_diagram
+    except ImportError:  # the plot helper ships with the phase-diagram module
+        return written
+    return written + _save_figure(plot_phase_diagram(node.outputs.result.get_dict()), folder / "phase_diagram")
+
+
 def _cell(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, (list, dict)) else value
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return value
 
 
 def _create_or_return():
@@ -337,7 +371,7 @@ WRITERS: dict[str, Callable[..., list[pathlib.Path]]] = {
     "lps.arrhenius": write_arrhenius,
     "lps.xas": write_xas,
     "lps.mlip.active_learning": write_active_learning,
-    "lps.convex_hull": write_table_outputs,
+    "lps.convex_hull": write_convex_hull,
 }
 
 

@@ -15,6 +15,7 @@ import uuid
 import numpy as np
 from aiida import orm
 from aiida.common import AttributeDict
+from aiida.engine import calcfunction
 
 from aiida_lps.export.processed import write_active_learning, write_xas
 
@@ -127,3 +128,57 @@ def test_active_learning_writer(aiida_profile, tmp_path):
     assert (tmp_path / "potential" / "lps.snapparam").read_text() == "rcutfac 5.0\n"
     description = json.loads((tmp_path / "potential" / "potential.json").read_text())
     assert description["sha256"] == potential.sha256 and description["lammps_commands"][0] == "pair_style snap"
+
+
+@calcfunction
+def hull_layout(energies: orm.List) -> orm.Dict:
+    """The layout of lps.convex_hull's ``result`` (entries by label, hull polyline, vertices, units; eV/atom)."""
+    fractions = [0.0, 0.5, 0.6, 1.0]
+    labels = ["P2S5", "Li3PS4", "Li7P3S11", "Li2S"]
+    values = energies.get_list()
+    return orm.Dict(
+        {
+            "units": {"formation_energy": "eV/atom", "e_above_hull": "eV/atom"},
+            "tolerance_eV_per_atom": 1e-6,
+            "entries": {
+                label: {
+                    "atom_fraction": f,
+                    "x": f,
+                    "formation_energy_per_atom": e,
+                    "e_above_hull_per_atom": 0.0,
+                    "stability": "stable",
+                }  # fmt: skip
+                for label, f, e in zip(labels, fractions, values, strict=True)
+            },
+            "vertices": labels,
+            "hull": {"atom_fraction": fractions, "x": fractions, "formation_energy_per_atom": values},
+        }
+    )
+
+
+def test_convex_hull_writer(aiida_profile, tmp_path):
+    import importlib.util
+
+    from aiida_lps.export.processed import write_convex_hull
+
+    _, node = hull_layout.run_get_node(orm.List([0.0, -0.2, -0.15, 0.0]))
+    written = {p.name for p in write_convex_hull(node, tmp_path)}
+    assert {"result.json", "result_entries.csv", "result_hull.csv"} <= written
+    header, rows = read_csv_text(tmp_path / "result_entries.csv")
+    assert header[:3] == ["label", "atom_fraction", "x"] and [r[0] for r in rows] == [
+        "P2S5",
+        "Li3PS4",
+        "Li7P3S11",
+        "Li2S",
+    ]
+    assert float(rows[1][3]) == -0.2 and rows[1][5] == "stable"
+    header, rows = read_csv_text(tmp_path / "result_hull.csv")
+    assert header == ["atom_fraction", "x", "formation_energy_per_atom"] and len(rows) == 4
+    assert "eV/atom" in (tmp_path / "result_entries.csv").read_text().splitlines()[1]
+    has_plot = importlib.util.find_spec("aiida_lps.plotting_phase_diagram") is not None
+    assert ("phase_diagram.png" in written) == has_plot
+
+
+def read_csv_text(path: pathlib.Path) -> tuple[list[str], list[list[str]]]:
+    rows = list(csv.reader(line for line in path.read_text().splitlines() if not line.startswith("#")))
+    return rows[0], rows[1:]
