@@ -185,6 +185,7 @@ def export_record(
     import shutil
 
     from aiida.tools.archive import create_archive
+    from aiida.tools.archive.exceptions import ExportValidationError
 
     folder = pathlib.Path(folder)
     if not selection.processes:
@@ -199,7 +200,10 @@ def export_record(
     starting = {p.pk for p in selection.processes} | group_pks
     summary = provenance_summary(starting)
     archive = folder / f"{name}.aiida"
-    create_archive([*selection.processes, *selection.groups], filename=archive, overwrite=True)
+    try:
+        create_archive([*selection.processes, *selection.groups], filename=archive, overwrite=True)
+    except ExportValidationError as exception:  # e.g. an unsealed node reached through the provenance
+        raise ValueError(f"aiida-core refused the export: {exception}") from exception
 
     processed = write_processed(selection.processes, folder / "processed")
     if dump:
