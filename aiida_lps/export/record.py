@@ -275,7 +275,7 @@ def _readme(metadata, provenance, processed, folder: pathlib.Path, dump: bool) -
         f"- `{provenance['archive']}`: AiiDA archive ({provenance['n_nodes']} nodes, {provenance['n_links']} links), "
         "the full provenance of the processes below. Import it with "
         f"`verdi archive import {provenance['archive']}` (or browse it without importing: "
-        f"`verdi profile setup core.sqlite_zip --filepath {provenance['archive']}`).",
+        f"`verdi profile setup core.sqlite_zip -p record --filepath {provenance['archive']}`).",
         "- `metadata.json`: the record's Materials Cloud metadata.",
         "- `provenance.json`: UUIDs, node counts per type and links of the archive.",
         "- `processed/`: results readable without AiiDA (CSV with units in `#` header lines, JSON, extended XYZ, "
