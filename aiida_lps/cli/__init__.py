@@ -6,6 +6,7 @@ import click
 from aiida.cmdline.groups.verdi import VerdiCommandGroup
 from aiida.cmdline.params import options, types
 
+from aiida_lps.cli.export import export
 from aiida_lps.cli.setup import setup
 from aiida_lps.cli.structures import structures
 
@@ -18,5 +19,6 @@ def cli():
     """Command line interface of aiida-lps (uses the default AiiDA profile unless -p is given)."""
 
 
+cli.add_command(export)
 cli.add_command(setup)
 cli.add_command(structures)
