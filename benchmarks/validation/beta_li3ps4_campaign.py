@@ -74,8 +74,10 @@ def dft_overrides(ecut: float, kmesh) -> dict:
 # profile
 
 
-def load_campaign_profile() -> None:
-    """Create (first time) and load the campaign profile in ``.campaign/aiida``; codes from ``aiida-lps setup``."""
+def load_campaign_profile(setup: bool = True) -> None:
+    """Create (first time) and load the campaign profile in ``.campaign/aiida``; codes from ``aiida-lps setup``.
+
+    ``setup=False`` (harvest) only loads it and changes nothing."""
     os.environ.setdefault("AIIDA_PATH", str(CAMPAIGN / "aiida"))
     pathlib.Path(os.environ["AIIDA_PATH"]).mkdir(parents=True, exist_ok=True)
     bin_dir = pathlib.Path(sys.executable).parent
@@ -83,7 +85,11 @@ def load_campaign_profile() -> None:
     if shown.returncode:
         command = [bin_dir / "verdi", "presto", "--profile-name", PROFILE, "--no-broker", "--non-interactive"]
         subprocess.run(command, check=True)
-    os.environ["AIIDA_PROFILE"] = PROFILE  # `aiida-lps setup` and `verdi` use it
+    if not setup:
+        from aiida import load_profile
+
+        load_profile(PROFILE, allow_switch=True)
+        return
     subprocess.run([bin_dir / "aiida-lps", "-p", PROFILE, "setup", "--workdir", str(CAMPAIGN / "work")], check=True)
 
     from aiida import load_profile, orm
@@ -367,6 +373,11 @@ def invocation(args) -> dict:
     train = [f for f in frames if f.info["subset"] == "train"]
     test = [f for f in frames if f.info["subset"] == "test"]
     offset = max([int(f.info.get("iteration", 0)) for f in train], default=0)
+    if SUMMARY.exists():  # iterations that labelled nothing (converged) count too
+        done = [
+            i["iteration_offset"] + i.get("n_iterations", 0) for i in json.loads(SUMMARY.read_text())["invocations"]
+        ]
+        offset = max([offset, *done])
     schedule = list(GAMMA_BREAK_SCHEDULE[offset:]) or [GAMMA_BREAK_SCHEDULE[-1]]
     overrides = {
         "max_iterations": args.iterations,
@@ -422,6 +433,7 @@ def invocation(args) -> dict:
         metrics = results["metrics"].get_dict()
         summary.update(
             converged=metrics["converged"],
+            n_iterations=metrics["n_iterations"],
             model=metrics.get("model"),
             hyperparameters=metrics.get("hyperparameters"),
             iterations=metrics["iterations"],
@@ -472,7 +484,7 @@ def main() -> None:
     args = parser.parse_args()
     args.kmesh = tuple(args.kmesh)
     LABELS, SUMMARY = args.labels.resolve(), args.summary.resolve()
-    load_campaign_profile()
+    load_campaign_profile(setup=not args.harvest)
     if args.harvest:
         added = harvest(args.ecut, args.kmesh)
         frames = read_labels()
