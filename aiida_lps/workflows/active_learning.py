@@ -89,6 +89,9 @@ def _validate_inputs(inputs, _) -> str | None:
             missing = {site.kind_name for site in structure.sites} - elements
             if missing:
                 return f"structure {name!r} contains {sorted(missing)}, not among the fit elements {sorted(elements)}"
+        for name in ("training_set", "test_set"):
+            if name in inputs and not set(inputs[name].elements) <= elements:
+                return f"{name} contains {inputs[name].elements}, not all among the fit elements {sorted(elements)}"
     dft = inputs.get("dft", {})
     if "engine" in dft and "overrides" in dft:
         try:
@@ -154,6 +157,21 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             dynamic=True,
             required=False,
             help="Held-out test configurations (in addition to sampling.test copies).",
+        )
+        spec.input(
+            "training_set",
+            valid_type=TrainingSetData,
+            required=False,
+            help="Already labelled training configurations to start from (e.g. a previous run's `training_set`): "
+            "they are not labelled again and `sampling.initial` is not used; `initial_configurations` are still "
+            "labelled and added.",
+        )
+        spec.input(
+            "test_set",
+            valid_type=TrainingSetData,
+            required=False,
+            help="Already labelled held-out configurations: `sampling.test` is not used; `test_configurations` are "
+            "still labelled and added.",
         )
         spec.input("sampling", valid_type=orm.Dict, help="`initial` and `test` recipes: count, rattle (Å), strain.")
         spec.input("gamma_select", valid_type=orm.Float, default=lambda: orm.Float(2.0), help="γ_select.")
@@ -312,8 +330,14 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         """Generate the initial and test configurations and launch all their DFT labels at once."""
         sampling = self.inputs.sampling.get_dict()
         train, test = [], []
+        # a given (already labelled) set replaces its sampling recipe
+        recipes = [
+            (r, t)
+            for r, t, given in (("initial", train, "training_set"), ("test", test, "test_set"))
+            if given not in self.inputs
+        ]
         for structure in self.inputs.structures.values():
-            for recipe, target in (("initial", train), ("test", test)):
+            for recipe, target in recipes:
                 if sampling.get(recipe, {}).get("count", 0) > 0:
                     recipe_params = dict(sampling[recipe])
                     if recipe == "test":
@@ -328,8 +352,12 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         for index, structure in enumerate(test):
             futures[f"test_{index}"] = self._launch_label(structure, f"label_test_{index}")
         self.ctx.labels_used += len(train)
+        given = [
+            f"{self.inputs[n].n_configurations} given in {n}" for n in ("training_set", "test_set") if n in self.inputs
+        ]
         self.report(
             f"labelling {len(train)} initial and {len(test)} test configurations with {self.inputs.dft.engine.value}"
+            + (f" ({', '.join(given)})" if given else "")
         )
         self.ctx.pending = list(futures)
         return ToContext(**futures)
@@ -363,16 +391,25 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         """Assemble the initial training set and the test set."""
         train = self._label_inputs([k for k in self.ctx.pending if k.startswith("init_")], "i0")
         test = self._label_inputs([k for k in self.ctx.pending if k.startswith("test_")], "t")
+        given_train, given_test = self.inputs.get("training_set"), self.inputs.get("test_set")
         count = sum(1 for k in train if k.startswith("energy_"))
+        count += given_train.n_configurations if given_train is not None else 0
         if count < 2:
             return self.exit_codes.ERROR_TOO_FEW_LABELS.format(count=count)
-        self.ctx.training_set = assemble_training_set(**train)
-        self.ctx.test_set = assemble_training_set(**test) if test else None
+        self.ctx.training_set = self._extend(given_train, train)
+        self.ctx.test_set = self._extend(given_test, test)
         self.report(
             f"initial training set: {count} configurations; test set: "
             f"{self.ctx.test_set.n_configurations if self.ctx.test_set else 0}"
         )
         return None
+
+    @staticmethod
+    def _extend(given: TrainingSetData | None, labels: dict) -> TrainingSetData | None:
+        """``given`` plus the new ``labels`` (a new node only when there are new labels); ``None`` if both are empty."""
+        if not labels:
+            return given
+        return assemble_training_set(**labels) if given is None else assemble_training_set(previous=given, **labels)
 
     def fit(self):
         """Train on the current training set (model and hyperparameter grid search in the first fit, fixed after)."""
@@ -588,6 +625,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             "iterations": self.ctx.iterations,
             "n_iterations": self.ctx.iteration,
             "labels_used": self.ctx.labels_used,
+            "given": {n: self.inputs[n].n_configurations for n in ("training_set", "test_set") if n in self.inputs},
             "failed_labels": self.ctx.failed_labels,
             "model": metrics.get("model", "snap"),
             "hyperparameters": metrics["hyperparameters"],
