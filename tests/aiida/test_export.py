@@ -69,9 +69,9 @@ def run_diffusion(code, potential, structure) -> orm.ProcessNode:
     builder = DiffusionWorkChain.get_builder_from_protocol(
         code,
         structure(3),
-        potential,
-        temperatures=[lennard_jones.TEMPERATURE_K, 120.0],
         protocol="fast",
+        potential=potential,
+        temperatures=[lennard_jones.TEMPERATURE_K, 120.0],
         overrides=TINY_LJ,
         species="Ar",
         charge=0.0,

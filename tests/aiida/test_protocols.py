@@ -95,9 +95,8 @@ def test_extends_merges_same_named_protocols():
 
 
 def test_defaults_are_read_from_the_protocol_files():
-    from aiida_lps.common.validation import ANALYSIS_DEFAULTS
-
     from aiida_lps.calcfunctions.xas import XAS_DEFAULTS
+    from aiida_lps.utils.validation import ANALYSIS_DEFAULTS
 
     assert XAS_DEFAULTS == protocols.default_inputs("xas")["parameters"]
     assert XasWorkChain.spec().inputs["broadening"].default().get_dict() == XAS_DEFAULTS["broadening"]

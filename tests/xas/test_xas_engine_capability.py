@@ -7,7 +7,7 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
-from aiida_lps.dft import base
+from aiida_lps.dft import registry
 from aiida_lps.dft.base import DftEngine, get_engine
 from aiida_lps.dft.core_hole import CoreHoleEngine, get_core_hole_engine
 from aiida_lps.workflows.xas import XasWorkChain
@@ -30,11 +30,15 @@ class PlainEngine(DftEngine):
     def get_available_protocols(cls):
         return {}
 
+    @classmethod
+    def validate_overrides(cls, protocol=None, overrides=None):
+        return None
+
 
 @pytest.fixture
 def plain_engine(monkeypatch):
     get_engine("gpaw")  # load the real implementations first
-    monkeypatch.setitem(base._REGISTRY, PlainEngine.name, PlainEngine)
+    monkeypatch.setitem(registry._REGISTRY, PlainEngine.name, PlainEngine)
     return PlainEngine
 
 
