@@ -8,11 +8,12 @@ from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_han
 
 from aiida_lps.calculations.gpaw import GpawCalculation
 from aiida_lps.engines.gpaw.settings import safer_mixing
+from aiida_lps.workflows.launching import LaunchOnceRestartMixin
 
 __all__ = ("GpawBaseWorkChain",)
 
 
-class GpawBaseWorkChain(BaseRestartWorkChain):
+class GpawBaseWorkChain(LaunchOnceRestartMixin, BaseRestartWorkChain):
     """Run :class:`GpawCalculation` and restart it where a restart can help.
 
     An SCF that does not converge is retried once with safer mixing; a relaxation that ran out of steps continues

@@ -13,6 +13,7 @@ from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_han
 
 from aiida_lps.calculations.lammps_md import LammpsMDCalculation
 from aiida_lps.engines.lammps.inputs import MDSettings
+from aiida_lps.workflows.launching import LaunchOnceRestartMixin
 
 __all__ = ("LammpsMDBaseWorkChain",)
 
@@ -27,7 +28,7 @@ _FATAL = (
 _STOPPED = (_CODES.ERROR_SCHEDULER_OUT_OF_WALLTIME, _CODES.ERROR_INCOMPLETE_RUN)
 
 
-class LammpsMDBaseWorkChain(BaseRestartWorkChain):
+class LammpsMDBaseWorkChain(LaunchOnceRestartMixin, BaseRestartWorkChain):
     """Run :class:`LammpsMDCalculation` (inputs in the ``lammps`` namespace) and recover from known failures.
 
     - Unstable dynamics (lost atoms, non-finite energy): retried once with half the timestep, keeping the
