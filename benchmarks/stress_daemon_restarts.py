@@ -26,7 +26,7 @@ import time
 TYPES = ("diffusion", "genetic")
 
 
-def build(kind: str, code):
+def build(kind: str, code, n_temperatures: int = 4):
     """A tiny builder of work chain type ``kind`` and the function that reads its comparable result."""
     from aiida import orm
 
@@ -40,7 +40,7 @@ def build(kind: str, code):
             code,
             orm.StructureData(ase=lennard_jones.argon_fcc(3)),
             InteratomicPotentialData(**lennard_jones.potential_arguments()),
-            temperatures=[94.4, 120.0, 150.0, 180.0],
+            temperatures=[94.4, 120.0, 150.0, 180.0, 210.0, 240.0][:n_temperatures],
             protocol="fast",
             overrides={
                 "parameters": {
@@ -61,7 +61,7 @@ def build(kind: str, code):
                 "Ea": node.outputs.arrhenius["diffusivity"]["activation_energy"],
             }
 
-        return builder, result, ("LammpsMDBaseWorkChain", 4)
+        return builder, result, ("LammpsMDBaseWorkChain", n_temperatures)
     if kind == "genetic":
         from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -93,13 +93,17 @@ def _launched(node, process_label: str) -> int:
     return sum(1 for child in node.called if child.process_label == process_label)
 
 
-def trial(kind: str, code, kills: int, window: float, rng: random.Random, timeout: float, workers: int) -> dict:
-    """Submit one work chain of ``kind``, crash the daemon ``kills`` times, wait for the end; return the record."""
+def trial(kind: str, code, kills: int, args, rng: random.Random, alongside=None) -> dict:
+    """Submit one work chain of ``kind``, crash the daemon ``kills`` times, wait for the end; return the record.
+
+    :param alongside: a node submitted before (the reference run), waited for too.
+    """
     from aiida.engine import submit
 
     from aiida_lps.testing.services import duplicate_launches, kill_daemon, start_daemon
 
-    builder, read, (launch_label, n_launch) = build(kind, code)
+    window, timeout, workers = args.window, args.timeout, args.workers
+    builder, read, (launch_label, n_launch) = build(kind, code, args.temperatures)
     node = submit(builder)
     start = time.monotonic()
     record = {"pk": node.pk, "kills": [], "inside_launch": 0}
@@ -122,7 +126,9 @@ def trial(kind: str, code, kills: int, window: float, rng: random.Random, timeou
         record["kills"].append({"t_s": round(time.monotonic() - start, 2), "launched": launched, "inside": inside})
         time.sleep(rng.uniform(0.0, 0.5))
         start_daemon(workers)
-    while not node.is_terminated and time.monotonic() - start < timeout:
+    while not (node.is_terminated and (alongside is None or alongside.is_terminated)):
+        if time.monotonic() - start > timeout:
+            break
         time.sleep(0.5)
     record["wall_s"] = round(time.monotonic() - start, 1)
     record["state"] = node.process_state.value if node.process_state else None
@@ -146,12 +152,21 @@ def main(argv=None) -> dict:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300.0, help="per trial (s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--temperatures", type=int, default=4, help="diffusion: number of temperatures (children)")
+    parser.add_argument(
+        "--reference-alongside",
+        action="store_true",
+        help="submit the uninterrupted reference together with the first trial (it then sees the kills too)",
+    )
     args = parser.parse_args(argv)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="lps-stress-"))
     os.environ["AIIDA_PATH"] = str(workdir)  # before aiida is imported: never the user's ~/.aiida
 
+    from aiida.engine import submit
+
     from aiida_lps.cli.setup import ensure_code, ensure_localhost, find_lammps_executable
     from aiida_lps.testing.services import (
+        duplicate_launches,
         services_running,
         start_daemon,
         throwaway_profile,
@@ -167,13 +182,27 @@ def main(argv=None) -> dict:
         code, _ = ensure_code("lmp", find_lammps_executable(), computer)
         start_daemon(args.workers)
         for kind in args.types:
-            reference = trial(kind, code, 0, args.window, rng, args.timeout, args.workers)
-            print(f"{kind} reference: {reference['state']} [{reference['exit_status']}] {reference['wall_s']} s")
-            if reference["result"] is None:
-                print(f"reference failed: {reference.get('exception', '')}")
+            alongside = None
+            if args.reference_alongside:
+                alongside = submit(build(kind, code, args.temperatures)[0])
+            else:
+                reference = trial(kind, code, 0, args, rng)
+                print(f"{kind} reference: {reference['state']} [{reference['exit_status']}] {reference['wall_s']} s")
             rows = []
             for index in range(args.trials):
-                row = trial(kind, code, args.kills, args.window, rng, args.timeout, args.workers)
+                row = trial(kind, code, args.kills, args, rng, alongside if index == 0 else None)
+                if alongside is not None and index == 0:
+                    reference = {
+                        "pk": alongside.pk,
+                        "state": alongside.process_state.value,
+                        "exit_status": alongside.exit_status,
+                        "result": build(kind, code, args.temperatures)[1](alongside)
+                        if alongside.is_finished_ok
+                        else None,
+                        "duplicates": duplicate_launches(alongside),
+                    }
+                if reference["result"] is None:
+                    print(f"{kind}: the reference run failed: {reference}")
                 row["same_result"] = row["result"] is not None and row["result"] == reference["result"]
                 row["clean"] = (
                     row["state"] == "finished"
