@@ -166,7 +166,7 @@ def duplicate_launches(root) -> dict[str, int]:
 
     Children sealed by :mod:`aiida_lps.workflows.launching` as dead (they never ran) are not counted.
     """
-    from aiida_lps.workflows.launching import _DEAD_STATUS
+    from aiida_lps.workflows.launching import sealed_by_us
 
     duplicates = {}
     callers = [root, *(node for node in root.called_descendants if node.called)]
@@ -174,7 +174,7 @@ def duplicate_launches(root) -> dict[str, int]:
         counts = collections.Counter(
             link.link_label
             for link in caller.base.links.get_outgoing().all()
-            if link.link_type.value.startswith("call") and link.node.process_status != _DEAD_STATUS
+            if link.link_type.value.startswith("call") and not sealed_by_us(link.node)
         )
         duplicates.update({f"{caller.pk}/{label}": n for label, n in counts.items() if n > 1})
     return duplicates

@@ -11,9 +11,12 @@ What a crash can still leave, and how it is handled:
   process function (calcfunction/workfunction: they run inside the caller's worker and are not checkpointed) that was
   running when the worker died: both are sealed as ``killed`` with a process status saying why, when the work chain
   is reloaded from its checkpoint; the step that called them runs again and makes new ones;
-- a child with a checkpoint whose task never reached RabbitMQ (the crash fell between aiida-core's
-  ``save_checkpoint`` and ``continue_process``, a window of milliseconds): reused, it waits for a task that
-  aiida-core's ``verdi process repair`` re-creates.
+- a child found still ``created`` (checkpointed, never started) when its launching step runs again: its task may
+  have been lost (the crash fell between aiida-core's ``save_checkpoint`` and ``continue_process``) and re-sending
+  it could make two workers run it, so it is sealed as ``killed`` and launched anew. If its task did survive, the
+  worker that gets it finds the node terminated and drops it (aiida-core's ``ProcessLauncher``). The one remaining
+  race: a worker starts that child in the millisecond between the check and the seal; its next state change then
+  fails on the sealed node.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from aiida.common.links import LinkType
 from aiida.engine import ProcessBuilder, ToContext, append_
 from aiida.engine.processes import ProcessState
 
-__all__ = ("LaunchOnceMixin", "LaunchOnceRestartMixin", "is_dead")
+__all__ = ("LaunchOnceMixin", "LaunchOnceRestartMixin", "is_dead", "sealed_by_us")
 
-_DEAD_STATUS = "Sealed by aiida-lps: its worker died before it ran to the end (daemon crash); the caller went on."
+_SEALED_BY_US = "Sealed by aiida-lps:"
+_DEAD_STATUS = f"{_SEALED_BY_US} its worker died before it ran to the end (daemon crash); the caller went on."
+_UNSTARTED_STATUS = f"{_SEALED_BY_US} never started, its task may have been lost in a daemon crash; launched anew."
 
 
 def is_dead(node: orm.ProcessNode) -> bool:
@@ -37,11 +42,16 @@ def is_dead(node: orm.ProcessNode) -> bool:
     return not node.is_terminated and node.checkpoint is None
 
 
-def seal_dead(node: orm.ProcessNode) -> None:
+def seal_dead(node: orm.ProcessNode, status: str = _DEAD_STATUS) -> None:
     """Mark a dead child as killed, say why in its process status, and seal it (so exports are not blocked)."""
     node.set_process_state(ProcessState.KILLED)
-    node.set_process_status(_DEAD_STATUS)
+    node.set_process_status(status)
     node.seal()
+
+
+def sealed_by_us(node: orm.ProcessNode) -> bool:
+    """Whether :mod:`aiida_lps.workflows.launching` sealed ``node`` (it never ran to the end; not a real launch)."""
+    return (node.process_status or "").startswith(_SEALED_BY_US)
 
 
 class LaunchOnceMixin:
@@ -58,7 +68,8 @@ class LaunchOnceMixin:
     def find_launched(self, label: str) -> orm.ProcessNode | None:
         """The child this work chain launched under ``label`` and that can still finish (or has), else ``None``.
 
-        Dead children found on the way are sealed (see :func:`is_dead`) and, like those sealed before, skipped.
+        Dead children and children still ``created`` (never started) are sealed and, like those sealed before,
+        skipped (see the module's docstring).
         """
         links = self.node.base.links.get_outgoing(
             link_type=(LinkType.CALL_CALC, LinkType.CALL_WORK), link_label_filter=escape_for_sql_like(label)
@@ -67,7 +78,9 @@ class LaunchOnceMixin:
         for node in sorted((link.node for link in links if link.link_label == label), key=lambda n: n.pk):
             if is_dead(node):
                 seal_dead(node)
-            elif node.process_status != _DEAD_STATUS:
+            elif node.process_state == ProcessState.CREATED and not node.is_sealed:
+                seal_dead(node, _UNSTARTED_STATUS)
+            elif not sealed_by_us(node):
                 alive.append(node)
         return alive[0] if alive else None
 

@@ -34,6 +34,7 @@ class Launcher(LaunchOnceMixin, WorkChain):
     def define(cls, spec):
         super().define(spec)
         spec.input("dead_child", valid_type=orm.Bool, default=lambda: orm.Bool(False))
+        spec.input("unstarted_child", valid_type=orm.Bool, default=lambda: orm.Bool(False))
         spec.outline(cls.launch, cls.launch, cls.check)
         spec.output("pks", valid_type=orm.List)
 
@@ -43,6 +44,10 @@ class Launcher(LaunchOnceMixin, WorkChain):
             dead = orm.WorkflowNode()
             dead.base.links.add_incoming(self.node, LinkType.CALL_WORK, "a")
             dead.store()
+        if self.inputs.unstarted_child.value and "a" not in self.ctx:
+            # checkpointed but never started: its task may have been lost between the checkpoint and the broker
+            unstarted = instantiate_process(self.runner, Child, x=orm.Int(0), metadata={"call_link_label": "a"})
+            unstarted.node.set_checkpoint("{}")
         futures = {label: self.launch_once(label, Child, x=orm.Int(i)) for i, label in enumerate(("a", "b"))}
         if "a" in self.ctx:  # second pass: the same nodes as the first
             assert {label: node.pk for label, node in futures.items()} == {"a": self.ctx.a.pk, "b": self.ctx.b.pk}
@@ -98,3 +103,11 @@ def test_reload_from_checkpoint_seals_dead_children(aiida_profile_clean):
     bundle.unbundle(plumpy.LoadSaveContext(runner=runner))
     assert stale.is_sealed and stale.process_state == ProcessState.KILLED
     assert finished.process_state == ProcessState.FINISHED and finished.exit_status == 0
+
+
+def test_unstarted_child_is_sealed_and_launched_again(aiida_profile_clean):
+    _, node = run_get_node(Launcher, unstarted_child=orm.Bool(True))
+    assert node.is_finished_ok, node.exit_message
+    first, second = sorted(_children(node, "a"), key=lambda n: n.pk)
+    assert first.is_sealed and first.process_state == ProcessState.KILLED and "never started" in first.process_status
+    assert second.is_finished_ok and second.outputs.y.value == 1
