@@ -33,27 +33,9 @@ def build(kind: str, code, n_temperatures: int = 4):
     from aiida_lps.data.potential import InteratomicPotentialData
 
     if kind == "diffusion":
-        from aiida_lps.reference import lennard_jones
-        from aiida_lps.workflows.diffusion import DiffusionWorkChain
+        from aiida_lps.testing.services import lj_diffusion_builder
 
-        builder = DiffusionWorkChain.get_builder_from_protocol(
-            code,
-            orm.StructureData(ase=lennard_jones.argon_fcc(3)),
-            InteratomicPotentialData(**lennard_jones.potential_arguments()),
-            temperatures=[94.4, 120.0, 150.0, 180.0, 210.0, 240.0][:n_temperatures],
-            protocol="fast",
-            overrides={
-                "parameters": {
-                    "timestep_fs": 5.0,
-                    "equilibration_steps": 200,
-                    "production_steps": 1000,
-                    "dump_interval": 10,
-                    "initial_temperature": 400.0,
-                },
-            },
-            species="Ar",
-            charge=0.0,
-        )
+        builder = lj_diffusion_builder(code, n_temperatures)
 
         def result(node):
             return {

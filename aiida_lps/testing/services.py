@@ -178,3 +178,31 @@ def duplicate_launches(root) -> dict[str, int]:
         )
         duplicates.update({f"{caller.pk}/{label}": n for label, n in counts.items() if n > 1})
     return duplicates
+
+
+def lj_diffusion_builder(code, n_temperatures: int = 3, repeat: int = 3, production_steps: int = 1000):
+    """A tiny ``lps.diffusion`` of Lennard-Jones argon (``4 repeat³`` atoms, 5 fs steps) for service tests and loads."""
+    from aiida import orm
+
+    from aiida_lps.data.potential import InteratomicPotentialData
+    from aiida_lps.reference import lennard_jones
+    from aiida_lps.workflows.diffusion import DiffusionWorkChain
+
+    return DiffusionWorkChain.get_builder_from_protocol(
+        code,
+        orm.StructureData(ase=lennard_jones.argon_fcc(repeat)),
+        InteratomicPotentialData(**lennard_jones.potential_arguments()),
+        temperatures=[94.4, 120.0, 150.0, 180.0, 210.0, 240.0][:n_temperatures],
+        protocol="fast",
+        overrides={
+            "parameters": {
+                "timestep_fs": 5.0,
+                "equilibration_steps": 200,
+                "production_steps": production_steps,
+                "dump_interval": production_steps // 100,
+                "initial_temperature": 400.0,
+            },
+        },
+        species="Ar",
+        charge=0.0,
+    )
