@@ -80,9 +80,11 @@ def trial(kind: str, code, kills: int, args, rng: random.Random, alongside=None)
 
     :param alongside: a node submitted before (the reference run), waited for too.
     """
+    from aiida import orm
     from aiida.engine import submit
 
     from aiida_lps.testing.services import duplicate_launches, kill_daemon, start_daemon
+    from aiida_lps.workflows.launching import sealed_by_us
 
     window, timeout, workers = args.window, args.timeout, args.workers
     builder, read, (launch_label, n_launch) = build(kind, code, args.temperatures)
@@ -90,12 +92,13 @@ def trial(kind: str, code, kills: int, args, rng: random.Random, alongside=None)
     start = time.monotonic()
     record = {"pk": node.pk, "kills": [], "inside_launch": 0}
     for index in range(kills):
-        if index == 0:  # wait until the launching step has launched some children but not all
+        if index == 0:  # wait until the launching step has launched a child, then up to `--launch-delay` more
             while time.monotonic() - start < timeout and not node.is_terminated:
                 launched = _launched(node, launch_label)
                 if launched:
                     break
                 time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, args.launch_delay))
             launched = _launched(node, launch_label)
         else:
             time.sleep(rng.uniform(0.0, window))
@@ -122,6 +125,13 @@ def trial(kind: str, code, kills: int, args, rng: random.Random, alongside=None)
     tree = [node, *node.called_descendants]
     record["unsealed"] = [n.pk for n in tree if not n.is_sealed]
     record["calcjobs"] = sum(1 for n in tree if n.node_type.startswith("process.calculation.calcjob"))
+    record["sealed_by_us"] = sum(1 for n in tree if sealed_by_us(n))
+    record["reused"] = sum(
+        1
+        for n in tree
+        for log in orm.Log.collection.get_logs_for(n)
+        if "launched before a daemon restart" in log.message
+    )
     return record
 
 
@@ -134,6 +144,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300.0, help="per trial (s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--launch-delay",
+        type=float,
+        default=0.0,
+        help="first kill: a random 0..DELAY s after the first child exists (0: at once, which hits a child before "
+        "its first checkpoint; more lets children start and be reused)",
+    )
     parser.add_argument("--temperatures", type=int, default=4, help="diffusion: number of temperatures (children)")
     parser.add_argument(
         "--reference-alongside",
@@ -196,7 +213,8 @@ def main(argv=None) -> dict:
                 rows.append(row)
                 print(
                     f"{kind} trial {index}: {'clean' if row['clean'] else 'NOT CLEAN'}; {len(row['kills'])} kills "
-                    f"({row['inside_launch']} inside the launching step), {row['state']} [{row['exit_status']}], "
+                    f"({row['inside_launch']} while the launch was incomplete), {row['state']} [{row['exit_status']}], "
+                    f"children sealed/reused {row['sealed_by_us']}/{row['reused']}, "
                     f"same result {row['same_result']}, duplicates {row['duplicates'] or 0}, "
                     f"unsealed {row['unsealed'] or 0}, {row['calcjobs']} CalcJobs, {row['wall_s']} s",
                     flush=True,
@@ -209,14 +227,17 @@ def main(argv=None) -> dict:
                 "kills_inside_launch": sum(r["inside_launch"] for r in rows),
                 "duplicate_labels": sum(sum(n - 1 for n in r["duplicates"].values()) for r in rows),
                 "unsealed": sum(len(r["unsealed"]) for r in rows),
+                "sealed_by_us": sum(r["sealed_by_us"] for r in rows),
+                "reused": sum(r["reused"] for r in rows),
                 "rows": rows,
             }
         summary["unsealed_in_profile"] = unsealed_process_nodes()
     for kind, entry in summary["trials"].items():
         print(
             f"{kind}: {entry['clean']}/{entry['trials']} clean finishes, {entry['kills']} kills "
-            f"({entry['kills_inside_launch']} inside launching steps), {entry['duplicate_labels']} duplicate launches, "
-            f"{entry['unsealed']} unsealed nodes"
+            f"({entry['kills_inside_launch']} while a launch was incomplete), {entry['duplicate_labels']} duplicate "
+            f"launches, {entry['unsealed']} unsealed nodes; children sealed {entry['sealed_by_us']}, reused "
+            f"{entry['reused']}"
         )
     print(json.dumps(summary, default=str))
     return summary
