@@ -56,6 +56,10 @@ def _verdi(env: dict, *args: str, timeout: float = 120) -> str:
     return done.stdout
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @contextlib.contextmanager
 def throwaway_profile(workdir: pathlib.Path, prefix: str = "lps-svc") -> Iterator[str]:
     """Create a ``core.psql_dos`` + ``core.rabbitmq`` profile under ``workdir`` and load it; drop it afterwards.
@@ -67,6 +71,7 @@ def throwaway_profile(workdir: pathlib.Path, prefix: str = "lps-svc") -> Iterato
     from aiida.manage.configuration import reset_config
     from aiida.manage.configuration.settings import AiiDAConfigDir
 
+    signal.signal(signal.SIGTERM, _interrupt)  # `timeout` and kill: clean up like Ctrl-C
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     profile = f"{prefix}-{uuid.uuid4().hex[:8]}"
