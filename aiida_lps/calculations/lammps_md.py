@@ -123,6 +123,7 @@ class LammpsMDCalculation(LammpsRawCalculation):
         spec.exit_code(
             304, "ERROR_TRAJECTORY_MISSING", message="The trajectory dump is missing or unreadable: {detail}"
         )
+        spec.exit_code(305, "ERROR_DISK_FULL", message="No space left on the device of the working directory: {detail}")
         spec.exit_code(312, "ERROR_POTENTIAL", message="The potential or its files were rejected by LAMMPS: {detail}")
         spec.exit_code(313, "ERROR_LAMMPS", message="LAMMPS stopped with an error: {detail}")
         spec.exit_code(320, "ERROR_ANALYSIS", message="The trajectory analysis failed: {detail}")

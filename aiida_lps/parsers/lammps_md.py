@@ -44,6 +44,7 @@ _ERROR_EXIT = {
     LammpsError.LOST_ATOMS: "ERROR_LOST_ATOMS",
     LammpsError.NAN_ENERGY: "ERROR_NAN_ENERGY",
     LammpsError.POTENTIAL_FILE: "ERROR_POTENTIAL",
+    LammpsError.DISK_FULL: "ERROR_DISK_FULL",
     LammpsError.OTHER: "ERROR_LAMMPS",
 }
 _MISSING_EXECUTABLE = (
@@ -65,7 +66,7 @@ class LammpsMDParser(Parser):
         stdout_name = self.node.process_class._STDOUT_FILENAME
         stdout = self.retrieved.base.repository.get_object_content(stdout_name) if stdout_name in names else ""
 
-        error = classify_errors(log_text + "\n" + stdout)
+        error = classify_errors(log_text + "\n" + stdout + "\n" + (self.node.get_scheduler_stderr() or ""))
         if error is not None:
             kind, message = error
             return self.exit_codes[_ERROR_EXIT[kind]].format(detail=message)
@@ -106,6 +107,9 @@ class LammpsMDParser(Parser):
             trajectory = join_trajectories(pieces)
         except ValueError as exception:
             return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=str(exception))
+        if not parts and trajectory.timesteps[-1] < settings.production_steps:  # the log says the run completed
+            detail = f"truncated: {len(trajectory.timesteps)} of {expected} frames, last {trajectory.timesteps[-1]}"
+            return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=detail)
         if parts:  # equilibration block from the first part's log, production joined over all parts
             logs = [folder / part_filename(LOG_FILENAME, i) for i in range(parts)]
             if not all(log.is_file() for log in logs):

@@ -36,6 +36,7 @@ from aiida_lps.engines.lammps.mlip.exploration import EXPLORATION_DEFAULTS
 from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.workflows.dft import DftWorkChain
+from aiida_lps.workflows.launching import LaunchOnceMixin
 
 __all__ = ("ActiveLearningWorkChain",)
 
@@ -116,7 +117,7 @@ def _validate_inputs(inputs, _) -> str | None:
     return None
 
 
-class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
+class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
     """Active learning of a linear MLIP (element-resolved SNAP or POD, chosen with the hyperparameters by the grid
     search) with DFT labels from any engine of ``lps.dft``.
 
@@ -319,12 +320,11 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             "task": orm.Str("single_point"),
             "structure": structure,
             "code": self.inputs.dft.code,
-            "metadata": {"call_link_label": label},
         }
         for key in ("protocol", "overrides", "options"):
             if key in self.inputs.dft:
                 inputs[key] = self.inputs.dft[key]
-        return self.submit(DftWorkChain, **inputs)
+        return self.launch_once(label, DftWorkChain, **inputs)
 
     def label_initial(self):
         """Generate the initial and test configurations and launch all their DFT labels at once."""
@@ -425,7 +425,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             inputs.test_set = self.ctx.test_set
         if "options" in self.inputs.fitting:
             inputs.metadata["options"] = self.inputs.fitting.options.get_dict()
-        node = self.submit(MlipTrainingCalculation, **inputs)
+        node = self.launch_once(inputs.metadata.pop("call_link_label"), MlipTrainingCalculation, **inputs)
         grid = self.ctx.fit_parameters.get("grid") or [{}]
         self.report(
             f"fit {self.ctx.iteration}: {MlipTrainingCalculation.__name__}<{node.pk}> on "
@@ -526,7 +526,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
                 }
                 if "options" in self.inputs.exploration:
                     inputs["metadata"]["options"] = self.inputs.exploration.options.get_dict()
-                futures[label] = self.submit(GammaExplorationCalculation, **inputs)
+                futures[label] = self.launch_once(label, GammaExplorationCalculation, **inputs)
         self.ctx.explorations = list(futures)
         on_gb = (
             f" ({len(grain_boundaries) * len(params['temperatures'])} on grain boundaries)" if grain_boundaries else ""

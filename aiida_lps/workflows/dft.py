@@ -8,6 +8,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
 from aiida_lps.dft.base import TASKS, get_engine, validate_engine_port
+from aiida_lps.workflows.launching import LaunchOnceMixin
 
 __all__ = ("DftWorkChain",)
 
@@ -30,7 +31,7 @@ def _validate_inputs(inputs, _) -> str | None:
     return None
 
 
-class DftWorkChain(WorkChain):
+class DftWorkChain(LaunchOnceMixin, WorkChain):
     """Run a DFT task with the engine named in the inputs and return the common outputs.
 
     The engine (``gpaw`` or ``vasp``) is an input, so workflows that need DFT take an engine name and a code and
@@ -107,7 +108,7 @@ class DftWorkChain(WorkChain):
             )
         except ValueError as exception:
             return self.exit_codes.ERROR_BUILDER.format(engine=engine.name, message=str(exception))
-        node = self.submit(builder)
+        node = self.launch_once("engine_run", builder)
         self.report(f"{engine.name} {self.inputs.task.value}: launched {node.process_label}<{node.pk}>")
         return ToContext(calculation=node)
 

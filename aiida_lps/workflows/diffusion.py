@@ -20,6 +20,7 @@ from aiida_lps.utils.validation import (
     validate_potential_covers_structure,
 )
 from aiida_lps.workflows.lammps_md import LammpsMDBaseWorkChain, protocol_analysis
+from aiida_lps.workflows.launching import LaunchOnceMixin
 
 __all__ = ("DiffusionWorkChain", "temperature_label")
 
@@ -65,7 +66,7 @@ def _validate_inputs(inputs, _) -> str | None:
     return validate_analysis(analysis, structure)
 
 
-class DiffusionWorkChain(ProtocolMixin, WorkChain):
+class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
     """Ionic diffusion from LAMMPS MD at several temperatures, with an Arrhenius fit of the results.
 
     One :class:`~aiida_lps.workflows.lammps_md.LammpsMDBaseWorkChain` per temperature runs concurrently; each parser
@@ -180,7 +181,7 @@ class DiffusionWorkChain(ProtocolMixin, WorkChain):
         )
 
     def run_md(self):
-        """Launch one MD work chain per temperature, all at once."""
+        """Launch one MD work chain per temperature, all at once (each once, also when re-run after a restart)."""
         parameters = self.inputs.parameters.get_dict()
         for temperature in self.inputs.temperatures.get_list():
             inputs = AttributeDict(self.exposed_inputs(LammpsMDBaseWorkChain, "md"))
@@ -190,8 +191,7 @@ class DiffusionWorkChain(ProtocolMixin, WorkChain):
             inputs.lammps.parameters = orm.Dict({**parameters, "temperature": float(temperature)})
             inputs.lammps.analysis = self.ctx.analysis
             label = temperature_label(temperature)
-            inputs.metadata = {"call_link_label": label}
-            node = self.submit(LammpsMDBaseWorkChain, **inputs)
+            node = self.launch_once(label, LammpsMDBaseWorkChain, **inputs)
             self.report(f"launched {LammpsMDBaseWorkChain.__name__}<{node.pk}> at {temperature} K")
             self.to_context(**{label: node})
 

@@ -23,6 +23,7 @@ from aiida_lps.engines.lammps.relax import RelaxSettings
 from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.genetic import GASettings, GeneticSearch, RemovalProblem, check_removal, resolve_target
 from aiida_lps.workflows.dft import DftWorkChain
+from aiida_lps.workflows.launching import LaunchOnceMixin
 
 __all__ = ("GeneticSamplingWorkChain",)
 
@@ -109,7 +110,7 @@ def _validate_inputs(inputs, _) -> str | None:
     return None
 
 
-class GeneticSamplingWorkChain(ProtocolMixin, WorkChain):
+class GeneticSamplingWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
     """GA sampling of removal arrangements with batch MLIP relaxations, then DFT re-relaxation of the best.
 
     Per generation one ``lps.lammps.relax_batch`` job relaxes every new arrangement of every seed (the parent
@@ -334,8 +335,8 @@ class GeneticSamplingWorkChain(ProtocolMixin, WorkChain):
         }
         if "options" in self.inputs.lammps:
             inputs["metadata"]["options"] = self.inputs.lammps.options.get_dict()
-        node = self.submit(BatchRelaxCalculation, **inputs)
         self.ctx.relax_label = f"generation_{search.generation}"
+        node = self.launch_once(inputs["metadata"].pop("call_link_label"), BatchRelaxCalculation, **inputs)
         return ToContext(**{self.ctx.relax_label: node})
 
     def inspect_generation(self):
@@ -423,7 +424,8 @@ class GeneticSamplingWorkChain(ProtocolMixin, WorkChain):
             for key in ("protocol", "overrides", "options"):
                 if key in self.inputs.dft:
                     inputs[key] = self.inputs.dft[key]
-            futures[f"dft_{candidate['label']}"] = self.submit(DftWorkChain, **inputs)
+            label = inputs["metadata"].pop("call_link_label")
+            futures[label] = self.launch_once(label, DftWorkChain, **inputs)
         self.report(f"DFT relaxation of {len(futures)} candidate(s) with {inputs['engine'].value}")
         return ToContext(**futures)
 

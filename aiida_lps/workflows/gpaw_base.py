@@ -12,11 +12,12 @@ from aiida_lps.calculations.gpaw import GpawCalculation
 from aiida_lps.dft.gpaw import GpawEngine
 from aiida_lps.engines.gpaw.settings import safer_mixing
 from aiida_lps.protocols import ProtocolMixin
+from aiida_lps.workflows.launching import LaunchOnceRestartMixin
 
 __all__ = ("GpawBaseWorkChain",)
 
 
-class GpawBaseWorkChain(ProtocolMixin, BaseRestartWorkChain):
+class GpawBaseWorkChain(ProtocolMixin, LaunchOnceRestartMixin, BaseRestartWorkChain):
     """Run :class:`GpawCalculation` and restart it where a restart can help.
 
     An SCF that does not converge is retried once with safer mixing; a relaxation that ran out of steps continues

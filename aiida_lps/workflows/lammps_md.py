@@ -17,6 +17,7 @@ from aiida_lps.calculations.lammps_md import LammpsMDCalculation
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import MDSettings
 from aiida_lps.protocols import ProtocolMixin
+from aiida_lps.workflows.launching import LaunchOnceRestartMixin
 
 __all__ = ("LammpsMDBaseWorkChain", "protocol_analysis")
 
@@ -27,6 +28,7 @@ _FATAL = (
     _CODES.ERROR_POTENTIAL,
     _CODES.ERROR_ANALYSIS,
     _CODES.ERROR_TRAJECTORY_MISSING,
+    _CODES.ERROR_DISK_FULL,
 )
 _STOPPED = (_CODES.ERROR_SCHEDULER_OUT_OF_WALLTIME, _CODES.ERROR_INCOMPLETE_RUN)
 
@@ -37,7 +39,7 @@ def protocol_analysis(analysis: Mapping, species: str, charge: float) -> dict:
     return {"species": [species], "charges": {species: float(charge)}, **analysis}
 
 
-class LammpsMDBaseWorkChain(ProtocolMixin, BaseRestartWorkChain):
+class LammpsMDBaseWorkChain(ProtocolMixin, LaunchOnceRestartMixin, BaseRestartWorkChain):
     """Run :class:`LammpsMDCalculation` (inputs in the ``lammps`` namespace) and recover from known failures.
 
     - Unstable dynamics (lost atoms, non-finite energy): retried once with half the timestep, keeping the

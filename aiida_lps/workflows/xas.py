@@ -35,6 +35,7 @@ from aiida_lps.dft.core_hole import (
     get_core_hole_engine,
 )
 from aiida_lps.protocols import ProtocolMixin
+from aiida_lps.workflows.launching import LaunchOnceMixin
 
 __all__ = ("XasWorkChain",)
 
@@ -77,7 +78,7 @@ def _validate_ground_state_cell(value: orm.Str, _) -> str | None:
     return None if value.value in ("supercell", "unit_cell") else "must be `supercell` or `unit_cell`"
 
 
-class XasWorkChain(ProtocolMixin, WorkChain):
+class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
     """Site-resolved and site-averaged K-edge XAS from XCH calculations, with ΔSCF alignment.
 
     Failures: no absorber atom (301), no 1s core level in the engine (302), a rejected builder (303), a ground
@@ -343,8 +344,7 @@ class XasWorkChain(ProtocolMixin, WorkChain):
                 )
             except ValueError as exception:
                 return self.exit_codes.ERROR_BUILDER.format(engine=engine.name, detail=str(exception))
-            builder.metadata.call_link_label = label if ground_state else f"xch_{label}"
-            node = self.submit(builder)
+            node = self.launch_once(label if ground_state else f"xch_{label}", builder)
             self.report(f"{label}: launched {node.process_label}<{node.pk}>")
             self.to_context(**{f"run_{label}": node})
         return None

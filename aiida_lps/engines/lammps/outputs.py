@@ -30,6 +30,7 @@ class LammpsError(enum.Enum):
     LOST_ATOMS = "lost atoms"
     NAN_ENERGY = "non-finite energy or coordinates"
     POTENTIAL_FILE = "potential file missing or malformed"
+    DISK_FULL = "no space left on the device"
     OTHER = "LAMMPS error"
 
 
@@ -47,7 +48,13 @@ _POTENTIAL_PATTERNS = (
 
 
 def classify_errors(log_text: str) -> tuple[LammpsError, str] | None:
-    """Return the failure class and the first LAMMPS ``ERROR`` message found in ``log_text`` (or ``None``)."""
+    """Return the failure class and the first LAMMPS ``ERROR`` message found in ``log_text`` (or ``None``).
+
+    A full disk (``ENOSPC``, "No space left on device" anywhere in the text) wins over the ERROR line it causes.
+    """
+    for line in log_text.splitlines():
+        if "no space left on device" in line.lower():
+            return LammpsError.DISK_FULL, line.strip()
     match = _ERROR_LINE.search(log_text)
     if match is None:
         return None

@@ -1,0 +1,183 @@
+"""Load: many small ``lps.diffusion`` work chains submitted at once to a daemon on PostgreSQL + RabbitMQ.
+
+Each work chain is a tiny Lennard-Jones argon diffusion (32 atoms, ``--temperatures`` MD runs, an Arrhenius fit).
+First one work chain runs alone (the unloaded per-CalcJob overhead), then ``--n`` are submitted at once.
+Prints throughput (work chains per minute), failures, and the fixed overhead per CalcJob: the CalcJob's life
+(node creation to sealing: upload + submit + poll + retrieve + parse) minus the MD's own ``Loop time`` from the
+LAMMPS log.
+
+    python benchmarks/load_submit.py --n 200 --workers 2
+
+Needs PostgreSQL and RabbitMQ (``scripts/start-services.sh``); makes and deletes a throw-away profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import statistics
+import sys
+import tempfile
+import time
+
+_STAGES = ("upload_submit_s", "run_poll_retrieve_s", "parse_seal_s", "parse_outputs_s")
+_LOOP = re.compile(r"^Loop time of ([0-9.eE+-]+) on", re.MULTILINE)
+
+
+def calcjob_overheads(roots) -> list[dict]:
+    """Per CalcJob below ``roots``: life (s), LAMMPS loop time (s) and their difference, the fixed overhead (s)."""
+    from aiida import orm
+
+    rows = []
+    for root in roots:
+        for node in root.called_descendants:
+            if not isinstance(node, orm.CalcJobNode) or "retrieved" not in node.outputs:
+                continue
+            retrieved = node.outputs.retrieved
+            log = retrieved.base.repository.get_object_content("log.lammps")
+            md = sum(float(x) for x in _LOOP.findall(log))
+            life = (node.mtime - node.ctime).total_seconds()
+            # stages from the creation times of the outputs: the remote folder is attached at submission, the
+            # retrieved folder after retrieval, the parsed outputs after parsing
+            remote = node.outputs.remote_folder.ctime
+            parsed = max(link.node.ctime for link in node.base.links.get_outgoing().all())
+            rows.append(
+                {
+                    "pk": node.pk,
+                    "life_s": life,
+                    "md_s": md,
+                    "overhead_s": life - md,
+                    "upload_submit_s": (remote - node.ctime).total_seconds(),
+                    "run_poll_retrieve_s": (retrieved.ctime - remote).total_seconds(),
+                    "parse_seal_s": (node.mtime - retrieved.ctime).total_seconds(),
+                    "parse_outputs_s": (parsed - retrieved.ctime).total_seconds(),
+                }
+            )
+    return rows
+
+
+def _stats(values: list[float]) -> dict:
+    if not values:
+        return {}
+    values = sorted(values)
+    return {
+        "median": round(statistics.median(values), 3),
+        "p10": round(values[len(values) // 10], 3),
+        "p90": round(values[(9 * len(values)) // 10], 3),
+        "n": len(values),
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=200, help="work chains submitted at once")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--temperatures", type=int, default=2, help="MD runs per work chain")
+    parser.add_argument("--slots", type=int, default=2000, help="daemon.worker_process_slots")
+    parser.add_argument("--timeout", type=float, default=480.0, help="for the burst (s)")
+    args = parser.parse_args(argv)
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="lps-load-"))
+    os.environ["AIIDA_PATH"] = str(workdir)  # before aiida is imported: never the user's ~/.aiida
+
+    from aiida.engine import submit
+    from aiida.manage.configuration import get_config
+
+    from aiida_lps.cli.setup import ensure_code, ensure_localhost, find_lammps_executable
+    from aiida_lps.testing.services import (
+        lj_diffusion_builder,
+        services_running,
+        start_daemon,
+        throwaway_profile,
+        unsealed_process_nodes,
+        wait_for,
+    )
+
+    if not services_running():
+        sys.exit("PostgreSQL (5432) and RabbitMQ (5672) must run: scripts/start-services.sh starts them")
+    summary = {"settings": vars(args)}
+    with throwaway_profile(workdir) as profile:
+        # every waiting parent holds a slot: with the default 200 slots per worker, 200 parents + their children
+        # would fill them and the daemon would stall
+        config = get_config()
+        config.set_option("daemon.worker_process_slots", args.slots, scope=profile)
+        config.store()
+        computer, _ = ensure_localhost()
+        code, _ = ensure_code("lmp", find_lammps_executable(), computer)
+
+        def builder():
+            return lj_diffusion_builder(code, args.temperatures, repeat=2, production_steps=500)
+
+        start_daemon(args.workers)
+        single = submit(builder())
+        wait_for(lambda: single.is_terminated, 300, "the single work chain")
+        single_rows = calcjob_overheads([single])
+        summary["single"] = {
+            "exit_status": single.exit_status,
+            "wall_s": round((single.mtime - single.ctime).total_seconds(), 2),
+            "overhead_s": _stats([r["overhead_s"] for r in single_rows]),
+            "md_s": _stats([r["md_s"] for r in single_rows]),
+            **{key: _stats([r[key] for r in single_rows]) for key in _STAGES},
+        }
+        print(f"single work chain: {summary['single']}", flush=True)
+
+        start = time.monotonic()
+        nodes = []
+        for _ in range(args.n):  # the deadline bounds the submissions too
+            if time.monotonic() > start + args.timeout:
+                break
+            nodes.append(submit(builder()))
+        submitted = time.monotonic() - start
+        print(f"{len(nodes)} of {args.n} work chains submitted in {submitted:.1f} s", flush=True)
+        deadline = start + args.timeout
+        done = 0
+        while time.monotonic() < deadline:
+            done = sum(node.is_terminated for node in nodes)
+            if done == len(nodes):
+                break
+            time.sleep(2.0)
+        wall = time.monotonic() - start
+        ok = [node for node in nodes if node.is_finished_ok]
+        failures = {}
+        for node in nodes:
+            if node.is_terminated and not node.is_finished_ok:
+                key = f"{node.process_state.value} [{node.exit_status}]"
+                failures[key] = failures.get(key, 0) + 1
+        rows = calcjob_overheads(nodes)
+        ends = [node.mtime for node in nodes if node.is_terminated]
+        first = min(node.ctime for node in nodes)
+        span = (max(ends) - first).total_seconds() if ends else float("nan")
+        summary["burst"] = {
+            "n": args.n,
+            "submitted": len(nodes),
+            "finished_ok": len(ok),
+            "terminated": done,
+            "failures": failures,
+            "not_terminated": len(nodes) - done,
+            "submit_s": round(submitted, 1),
+            "wall_s": round(wall, 1),
+            "span_s": round(span, 1),
+            "throughput_per_min": round(60.0 * len(ok) / span, 1) if ends else 0.0,
+            "calcjobs": len(rows),
+            "calcjob_life_s": _stats([r["life_s"] for r in rows]),
+            "overhead_s": _stats([r["overhead_s"] for r in rows]),
+            "md_s": _stats([r["md_s"] for r in rows]),
+            **{key: _stats([r[key] for r in rows]) for key in _STAGES},
+        }
+        summary["unsealed"] = len(unsealed_process_nodes())
+    burst = summary["burst"]
+    print(
+        f"{burst['finished_ok']}/{args.n} finished [0], failures {burst['failures'] or 0}, "
+        f"{burst['not_terminated']} not terminated after {burst['wall_s']} s; throughput "
+        f"{burst['throughput_per_min']} work chains/min on {args.workers} workers; per-CalcJob overhead under load "
+        f"median {burst['overhead_s'].get('median')} s (p90 {burst['overhead_s'].get('p90')} s), alone "
+        f"{summary['single']['overhead_s'].get('median')} s; MD itself median {burst['md_s'].get('median')} s"
+    )
+    print(json.dumps(summary, default=str))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
