@@ -90,6 +90,7 @@ def build_sampling(code, structure, protocol=None, overrides=None, options=None,
     ``n_li2s``, ``n_p2s5``, ``target_x``, ``x_tolerance``."""
     from aiida_lps.workflows.genetic import GeneticSamplingWorkChain
 
+    kwargs = {key: value for key, value in kwargs.items() if value is not None}  # unset options: protocol values
     return GeneticSamplingWorkChain.get_builder_from_protocol(
         code, structure, kwargs.pop("potential"), protocol=protocol, overrides=overrides, options=options, **kwargs
     )
