@@ -130,3 +130,31 @@ def test_verdi_data_potential_show_and_export(aiida_profile_clean, tmp_path):
     assert (tmp_path / "pot" / "potential.lammps").read_text().splitlines()[0] == "pair_style table linear 100"
     again = runner.invoke(verdi_data, ["lps.potential", "export", str(potential.pk), str(tmp_path / "pot")])
     assert again.exit_code == 1 and "--overwrite" in again.output
+
+
+def test_active_learning_adapter_fills_codes_and_options(aiida_profile_clean):
+    """The active-learning adapter: three codes in their namespaces, scheduler options on every job, unique labels."""
+    from aiida_lps.cli.launch import _structure_labels, build_active_learning, scheduler_options
+    from aiida_lps.cli.params import StructureParamType
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["setup"]).exit_code == 0
+    codes = {name: orm.load_code(f"{name}@localhost") for name in ("gpaw", "lmp", "python")}
+    li2s = StructureParamType().convert("Li2S", None, None)
+    labelled = _structure_labels([li2s, li2s])
+    assert list(labelled) == ["Li2S", "Li2S_2"]
+    options = scheduler_options(4, 600)
+    builder = build_active_learning(
+        {"dft": codes["gpaw"], "lammps": codes["lmp"], "python": codes["python"]},
+        labelled,
+        protocol="fast",
+        options=options,
+        dft_engine="gpaw",
+    )
+    assert builder.dft.code.pk == codes["gpaw"].pk and builder.fitting.code.pk == codes["python"].pk
+    assert builder.exploration.code.pk == codes["lmp"].pk
+    for namespace in (builder.dft, builder.fitting, builder.exploration):
+        assert namespace.options.get_dict() == {
+            "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 4},
+            "max_wallclock_seconds": 600,
+        }
