@@ -127,7 +127,7 @@ class _ReportLines(logging.Handler):
 def run_with_progress(builder):
     """Run ``builder`` in this interpreter, echoing each report line of the work chain and its children as it comes.
 
-    aiida-core's own terminal handlers are muted to WARNING for the duration so that lines are not printed twice.
+    aiida-core's own terminal handlers (``console``, ``cli``) are muted to WARNING meanwhile: no line printed twice.
 
     :returns: (results, node)
     """
@@ -135,11 +135,9 @@ def run_with_progress(builder):
     from aiida.engine import run_get_node
 
     handler = _ReportLines(time.monotonic())
-    muted = [
-        (h, h.level)
-        for h in AIIDA_LOGGER.handlers
-        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
-    ]
+    from aiida.orm.utils.log import DBLogHandler
+
+    muted = [(h, h.level) for h in AIIDA_LOGGER.handlers if not isinstance(h, (DBLogHandler, logging.FileHandler))]
     for stream_handler, _ in muted:
         stream_handler.setLevel(logging.WARNING)
     previous_level = AIIDA_LOGGER.level

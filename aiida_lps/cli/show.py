@@ -70,6 +70,18 @@ def _diffusion(node) -> list[str]:
     return lines
 
 
+def _environment(environment) -> str:
+    """``8 Li 2.46 Å, 1 P 2.05 Å`` from a site table's ``environment`` (element → count, nearest distance)."""
+    if not isinstance(environment, dict):
+        return str(environment or "")
+    parts = [
+        f"{value['count']} {element} {_fmt(value.get('nearest'), '.2f')} Å"
+        for element, value in sorted(environment.items())
+        if isinstance(value, dict) and value.get("count")
+    ]
+    return ", ".join(parts)
+
+
 def _xas(node) -> list[str]:
     import numpy as np
 
@@ -87,7 +99,7 @@ def _xas(node) -> list[str]:
                 row.get("multiplicity"),
                 _fmt(weights.get(label), ".3f"),
                 _fmt(onsets.get(label, {}).get("aligned_onset"), ".2f"),
-                row.get("environment", ""),
+                _environment(row.get("environment")),
             ]
         )
     lines.append(_table(["site", "atom", "multiplicity", "weight", "onset (eV)", "environment"], rows))
