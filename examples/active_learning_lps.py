@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Active learning of a Li-P-S SNAP potential with GPAW labels (tiny protocol: minutes on 2 cores), then lps.diffusion.
 
-Needs a loaded profile with ``gpaw@localhost`` and ``lmp@localhost`` (``aiida-lps setup``); a ``python-mlip@localhost``
-code for the fits is created from this interpreter if missing::
+Needs a loaded profile with ``gpaw@localhost`` and ``lmp@localhost`` (``aiida-lps setup``); the ``python@localhost``
+code for the fits (also made by ``aiida-lps setup``) is created from this interpreter if missing::
 
     python examples/active_learning_lps.py [--iterations 2] [--output run-output] [--diffusion]
 

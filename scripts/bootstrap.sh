@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create the project's virtual environment (.venv) and install aiida-lps with its test tools and GPAW.
+# Create the project's virtual environment (.venv) and install aiida-lps with its test tools, GPAW and Sphinx.
 # Idempotent: system packages are installed only when missing, Python packages only when pyproject.toml changed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +26,6 @@ want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     # CC=g++: GPAW's C extension includes C++ headers and fails to build with gcc.
-    CC=g++ .venv/bin/python -m pip install --quiet -e ".[dev,gpaw]"
+    CC=g++ .venv/bin/python -m pip install --quiet -e ".[dev,gpaw,docs]"
     echo "$want" > "$stamp"
 fi

@@ -11,3 +11,4 @@ ruff check .
 ruff format --check . || { echo "run 'ruff format .' to fix the formatting"; exit 1; }
 lint-imports  # the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml)
 python -m pytest -n 2 --dist loadgroup "$@"
+sphinx-build -q -W -b html docs docs/_build/html  # the documentation, warnings as errors

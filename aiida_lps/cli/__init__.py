@@ -7,7 +7,11 @@ from aiida.cmdline.groups.verdi import VerdiCommandGroup
 from aiida.cmdline.params import options, types
 
 from aiida_lps.cli.export import export
+from aiida_lps.cli.launch import launch
+from aiida_lps.cli.plot import plot
+from aiida_lps.cli.potential import potential
 from aiida_lps.cli.setup import setup
+from aiida_lps.cli.show import show
 from aiida_lps.cli.structures import structures
 
 __all__ = ("cli",)
@@ -22,3 +26,7 @@ def cli():
 cli.add_command(export)
 cli.add_command(setup)
 cli.add_command(structures)
+cli.add_command(launch)
+cli.add_command(show)
+cli.add_command(plot)
+cli.add_command(potential, name="potential")

@@ -191,7 +191,7 @@ def _frames(handle: IO[str]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
 
 
 def read_dump(handle: IO[str], stride: int = 1, expected_frames: int | None = None) -> Trajectory:
-    """Read a ``dump custom ... id type xu yu zu`` file (every ``stride``-th frame) into a :class:`Trajectory`.
+    """Read a ``dump custom`` file (columns ``id type xu yu zu``, every ``stride``-th frame) into a Trajectory.
 
     Streams frame by frame into one preallocated array (grown by doubling when ``expected_frames`` is unknown or
     too small): peak memory is about the output array plus one frame of text. A truncated last frame (a run that

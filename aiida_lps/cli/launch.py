@@ -1,0 +1,392 @@
+"""``aiida-lps launch``: build a work chain from its protocol and run it (foreground) or submit it (``-D``).
+
+Each work chain is built through ONE adapter function (``build_<name>``) with the common signature
+``(code(s), structure(s), protocol=None, overrides=None, options=None, **kwargs)``; they are the only places that know
+the current ``get_builder_from_protocol`` signatures.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from aiida.cmdline.groups.verdi import VerdiCommandGroup
+from aiida.cmdline.params import options as verdi_options
+from aiida.cmdline.params import types
+
+from aiida_lps.cli.params import StructureParamType, load_overrides
+
+__all__ = (
+    "launch",
+    "build_diffusion",
+    "build_xas",
+    "build_active_learning",
+    "build_sampling",
+    "scheduler_options",
+    "run_with_progress",
+)
+
+PROTOCOLS = ("fast", "moderate", "precise")
+
+
+# --- adapters: one per work chain ------------------------------------------------------------------------------------
+def build_diffusion(code, structure, protocol=None, overrides=None, options=None, **kwargs):
+    """``lps.diffusion`` builder. :param kwargs: ``potential``, ``temperatures`` (K), ``species``, ``charge`` (e)."""
+    from aiida_lps.workflows.diffusion import DiffusionWorkChain
+
+    return DiffusionWorkChain.get_builder_from_protocol(
+        code,
+        structure,
+        protocol=protocol,
+        overrides=overrides,
+        options=options,
+        potential=kwargs.pop("potential"),
+        temperatures=kwargs.pop("temperatures"),
+        **kwargs,
+    )
+
+
+def build_xas(code, structure, protocol=None, overrides=None, options=None, **kwargs):
+    """``lps.xas`` builder. :param kwargs: ``engine`` (``gpaw`` or ``vasp``)."""
+    from aiida_lps.workflows.xas import XasWorkChain
+
+    return XasWorkChain.get_builder_from_protocol(
+        code, structure, protocol=protocol, overrides=overrides, options=options, engine=kwargs.pop("engine", "gpaw")
+    )
+
+
+def build_active_learning(codes, structures, protocol=None, overrides=None, options=None, **kwargs):
+    """``lps.mlip.active_learning`` builder.
+
+    :param codes: mapping with ``dft``, ``lammps`` and ``python`` codes. :param structures: label → StructureData.
+    :param options: scheduler options given to the DFT, fitting and exploration jobs. :param kwargs: ``dft_engine``.
+    """
+    from aiida import orm
+
+    from aiida_lps.workflows.active_learning import ActiveLearningWorkChain
+
+    builder = ActiveLearningWorkChain.get_builder_from_protocol(
+        codes["dft"],
+        codes["lammps"],
+        codes["python"],
+        structures,
+        dft_engine=kwargs.pop("dft_engine", "gpaw"),
+        protocol=protocol,
+        overrides=overrides,
+    )
+    if options:
+        for namespace in (builder.dft, builder.fitting, builder.exploration):
+            namespace.options = orm.Dict(dict(options))
+    return builder
+
+
+def build_sampling(code, structure, protocol=None, overrides=None, options=None, **kwargs):
+    """``lps.sampling.genetic`` builder. :param kwargs: ``potential``, ``dft_code``, ``dft_engine``, ``supercell``,
+    ``n_li2s``, ``n_p2s5``, ``target_x``, ``x_tolerance``."""
+    from aiida_lps.workflows.genetic import GeneticSamplingWorkChain
+
+    kwargs = {key: value for key, value in kwargs.items() if value is not None}  # unset options: protocol values
+    return GeneticSamplingWorkChain.get_builder_from_protocol(
+        code,
+        structure,
+        protocol=protocol,
+        overrides=overrides,
+        options=options,
+        potential=kwargs.pop("potential"),
+        **kwargs,
+    )
+
+
+# --- running ---------------------------------------------------------------------------------------------------------
+def scheduler_options(num_mpiprocs: int, max_wallclock_seconds: int | None) -> dict[str, Any]:
+    """CalcJob ``metadata.options`` from the command-line values."""
+    options: dict[str, Any] = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": num_mpiprocs}}
+    if max_wallclock_seconds is not None:
+        options["max_wallclock_seconds"] = max_wallclock_seconds
+    return options
+
+
+class _ReportLines(logging.Handler):
+    """Echo the ``self.report`` lines of the running processes, prefixed with the elapsed time."""
+
+    def __init__(self, start: float):
+        super().__init__(level=logging.INFO)
+        self.start = start
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from aiida.common.log import LOG_LEVEL_REPORT
+
+        if record.levelno < LOG_LEVEL_REPORT:
+            return
+        self.count += 1
+        message = record.getMessage()
+        level = "" if record.levelno == LOG_LEVEL_REPORT else f"{record.levelname}: "
+        click.echo(f"[{time.monotonic() - self.start:7.1f} s] {level}{message}")
+
+
+def run_with_progress(builder):
+    """Run ``builder`` in this interpreter, echoing each report line of the work chain and its children as it comes.
+
+    aiida-core's own terminal handlers (``console``, ``cli``) are muted to WARNING meanwhile: no line printed twice.
+
+    :returns: (results, node)
+    """
+    from aiida.common.log import AIIDA_LOGGER
+    from aiida.engine import run_get_node
+
+    handler = _ReportLines(time.monotonic())
+    from aiida.orm.utils.log import DBLogHandler
+
+    muted = [(h, h.level) for h in AIIDA_LOGGER.handlers if not isinstance(h, (DBLogHandler, logging.FileHandler))]
+    for stream_handler, _ in muted:
+        stream_handler.setLevel(logging.WARNING)
+    previous_level = AIIDA_LOGGER.level
+    AIIDA_LOGGER.addHandler(handler)
+    if AIIDA_LOGGER.getEffectiveLevel() > logging.INFO:
+        AIIDA_LOGGER.setLevel(logging.INFO)
+    try:
+        return run_get_node(builder)
+    finally:
+        AIIDA_LOGGER.removeHandler(handler)
+        AIIDA_LOGGER.setLevel(previous_level)
+        for stream_handler, level in muted:
+            stream_handler.setLevel(level)
+
+
+def _launch(builder, daemon: bool) -> None:
+    """Submit ``builder`` to the daemon or run it here; then print the summary of ``aiida-lps show``."""
+    from aiida.manage import get_manager
+
+    process_label = builder.process_class.__name__
+    if daemon:
+        from aiida.engine import submit
+
+        profile = get_manager().get_profile()
+        if profile.process_control_backend is None:
+            raise click.ClickException(
+                f"profile {profile.name!r} has no broker, so nothing can be submitted to a daemon: run in the "
+                "foreground (leave out -D) or configure RabbitMQ (docs: production set-up)"
+            )
+        node = submit(builder)
+        click.echo(f"submitted {process_label}<{node.pk}> (uuid {node.uuid}) to the daemon")
+        from aiida.engine.daemon.client import get_daemon_client
+
+        if not get_daemon_client().is_daemon_running:
+            click.echo("warning: the daemon is not running; start it with `verdi daemon start`", err=True)
+        click.echo(f"follow it with `verdi process report {node.pk}`; results: `aiida-lps show {node.pk}`")
+        return
+    click.echo(f"running {process_label} in the foreground (Ctrl-C kills it; use -D to submit to a daemon)")
+    _, node = run_with_progress(builder)
+    from aiida_lps.cli.show import summarise
+
+    click.echo(f"{process_label}<{node.pk}> finished: exit status {node.exit_status} {node.exit_message or ''}")
+    click.echo(summarise(node))
+    if not node.is_finished_ok:
+        raise SystemExit(1)
+
+
+def _build_or_fail(adapter, *args, **kwargs):
+    """Call ``adapter``; turn the builders' ValueErrors (bad protocol, bad overrides) into click errors."""
+    try:
+        return adapter(*args, **kwargs)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"cannot build the work chain: {exc}") from exc
+
+
+# --- shared options --------------------------------------------------------------------------------------------------
+STRUCTURE = click.option(
+    "-S",
+    "--structure",
+    "structure",
+    type=StructureParamType(),
+    required=True,
+    help="Packaged reference name (aiida-lps structures list), structure file (ASE/pymatgen) or PK/UUID.",
+)
+POTENTIAL = click.option(
+    "-P",
+    "--potential",
+    type=types.DataParamType(sub_classes=("aiida.data:lps.potential",)),
+    required=True,
+    help="An lps.potential node (PK, UUID or label).",
+)
+PROTOCOL = click.option(
+    "--protocol", type=click.Choice(PROTOCOLS), default=None, help="Protocol of the defaults [default: moderate]."
+)
+OVERRIDES = click.option(
+    "--overrides",
+    type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
+    default=None,
+    help="YAML file with nested overrides merged over the protocol.",
+)
+DAEMON = click.option(
+    "-D", "--daemon", is_flag=True, default=False, help="Submit to the daemon instead of running in the foreground."
+)
+NUM_MPIPROCS = click.option(
+    "-m", "--num-mpiprocs", type=click.IntRange(min=1), default=1, show_default=True, help="MPI processes per job."
+)
+WALLCLOCK = click.option(
+    "-w", "--max-wallclock-seconds", type=click.IntRange(min=1), default=None, help="Wall-time limit per job (s)."
+)
+
+
+def _code_option(*names: str, help: str, required: bool = True):
+    """An option like verdi's ``-X/--code`` (aiida-core's CodeParamType: PK, UUID or ``label@computer``)."""
+    if names == ("-X", "--code"):
+        return verdi_options.CODE(required=required, help=help)
+    return click.option(*names, type=types.CodeParamType(), required=required, help=help)
+
+
+@click.group("launch", cls=VerdiCommandGroup)
+def launch():
+    """Build a work chain from its protocol and run it here (default) or submit it to the daemon (-D)."""
+
+
+@launch.command("diffusion")
+@_code_option("-X", "--code", help="LAMMPS code (e.g. lmp@localhost).")
+@STRUCTURE
+@POTENTIAL
+@click.option(
+    "-T", "--temperatures", type=click.FloatRange(min=0, min_open=True), multiple=True, required=True,
+    help="Temperature in K; repeat for several (-T 600 -T 800 ...).",
+)  # fmt: skip
+@click.option("--species", default="Li", show_default=True, help="Diffusing species.")
+@click.option("--charge", type=float, default=1.0, show_default=True, help="Its ionic charge (e), for σ.")
+@PROTOCOL
+@OVERRIDES
+@NUM_MPIPROCS
+@WALLCLOCK
+@DAEMON
+def launch_diffusion(
+    code, structure, potential, temperatures, species, charge, protocol, overrides, num_mpiprocs,
+    max_wallclock_seconds, daemon,
+):  # fmt: skip
+    """lps.diffusion: MD at each temperature, D(T), σ, Arrhenius Ea."""
+    builder = _build_or_fail(
+        build_diffusion,
+        code,
+        structure,
+        protocol=protocol,
+        overrides=load_overrides(overrides),
+        options=scheduler_options(num_mpiprocs, max_wallclock_seconds),
+        potential=potential,
+        temperatures=list(temperatures),
+        species=species,
+        charge=charge,
+    )
+    _launch(builder, daemon)
+
+
+@launch.command("xas")
+@_code_option("-X", "--code", help="The DFT engine's code (gpaw@localhost or an aiida-vasp code).")
+@STRUCTURE
+@click.option("--engine", type=click.Choice(("gpaw", "vasp")), default="gpaw", show_default=True, help="DFT engine.")
+@PROTOCOL
+@OVERRIDES
+@NUM_MPIPROCS
+@WALLCLOCK
+@DAEMON
+def launch_xas(code, structure, engine, protocol, overrides, num_mpiprocs, max_wallclock_seconds, daemon):
+    """lps.xas: S K-edge XAS by the core-hole method, per site and averaged."""
+    builder = _build_or_fail(
+        build_xas,
+        code,
+        structure,
+        protocol=protocol,
+        overrides=load_overrides(overrides),
+        options=scheduler_options(num_mpiprocs, max_wallclock_seconds),
+        engine=engine,
+    )
+    _launch(builder, daemon)
+
+
+def _structure_labels(structures: Sequence) -> dict[str, Any]:
+    """Link-label-safe, unique labels for the structures (from their labels or formulae)."""
+    labelled: dict[str, Any] = {}
+    for node in structures:
+        base = re.sub(r"\W+", "_", node.label or node.get_formula()).strip("_") or "structure"
+        if not base[0].isalpha():
+            base = f"s_{base}"
+        label, n = base, 1
+        while label in labelled:
+            n += 1
+            label = f"{base}_{n}"
+        labelled[label] = node
+    return labelled
+
+
+@launch.command("active-learning")
+@_code_option("--dft-code", help="The DFT engine's code (labels).")
+@_code_option("--lammps-code", help="LAMMPS code (exploration MD).")
+@_code_option("--python-code", help="Python of aiida-lps (the fits; `aiida-lps setup` creates python@localhost).")
+@click.option(
+    "-S", "--structure", "structures", type=StructureParamType(), multiple=True, required=True,
+    help="Initial structure (name, file or PK); repeat for several.",
+)  # fmt: skip
+@click.option("--dft-engine", type=click.Choice(("gpaw", "vasp")), default="gpaw", show_default=True)
+@PROTOCOL
+@OVERRIDES
+@NUM_MPIPROCS
+@WALLCLOCK
+@DAEMON
+def launch_active_learning(
+    dft_code, lammps_code, python_code, structures, dft_engine, protocol, overrides, num_mpiprocs,
+    max_wallclock_seconds, daemon,
+):  # fmt: skip
+    """lps.mlip.active_learning: a SNAP/POD potential from DFT labels chosen by batch MaxVol."""
+    builder = _build_or_fail(
+        build_active_learning,
+        {"dft": dft_code, "lammps": lammps_code, "python": python_code},
+        _structure_labels(structures),
+        protocol=protocol,
+        overrides=load_overrides(overrides),
+        options=scheduler_options(num_mpiprocs, max_wallclock_seconds),
+        dft_engine=dft_engine,
+    )
+    _launch(builder, daemon)
+
+
+@launch.command("sampling")
+@_code_option("-X", "--code", help="LAMMPS code (batch relaxations).")
+@STRUCTURE
+@POTENTIAL
+@click.option("--n-li2s", type=click.IntRange(min=0), default=None, help="Li2S units to remove.")
+@click.option("--n-p2s5", type=click.IntRange(min=0), default=None, help="P2S5 units to remove.")
+@click.option("--target-x", type=click.FloatRange(0, 1), default=None, help="Target x of (Li2S)x(P2S5)1-x.")
+@click.option(
+    "--supercell", nargs=3, type=click.IntRange(min=1), default=None, metavar="N1 N2 N3",
+    help="Repetitions of the parent cell.",
+)  # fmt: skip
+@_code_option("--dft-code", help="DFT code for the re-relaxation of the best candidates.", required=False)
+@click.option("--dft-engine", type=click.Choice(("gpaw", "vasp")), default="gpaw", show_default=True)
+@PROTOCOL
+@OVERRIDES
+@NUM_MPIPROCS
+@WALLCLOCK
+@DAEMON
+def launch_sampling(
+    code, structure, potential, n_li2s, n_p2s5, target_x, supercell, dft_code, dft_engine, protocol, overrides,
+    num_mpiprocs, max_wallclock_seconds, daemon,
+):  # fmt: skip
+    """lps.sampling.genetic: GA over removed Li2S/P2S5 units of a parent crystal, best candidates (+ DFT)."""
+    builder = _build_or_fail(
+        build_sampling,
+        code,
+        structure,
+        protocol=protocol,
+        overrides=load_overrides(overrides),
+        options=scheduler_options(num_mpiprocs, max_wallclock_seconds),
+        potential=potential,
+        dft_code=dft_code,
+        dft_engine=dft_engine,
+        supercell=list(supercell) if supercell else None,
+        n_li2s=n_li2s,
+        n_p2s5=n_p2s5,
+        target_x=target_x,
+    )
+    _launch(builder, daemon)
