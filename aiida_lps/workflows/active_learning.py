@@ -32,6 +32,7 @@ from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.data.training_set import TrainingSetData
 from aiida_lps.engines.lammps.mlip.exploration import EXPLORATION_DEFAULTS
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
+from aiida_lps.utils.failures import describe_failure
 from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.protocols import ProtocolMixin
 
@@ -329,7 +330,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
                         "iteration": self.ctx.iteration,
                     }
                 )
-                self.report(f"DFT label {key} ({node.process_label}<{node.pk}>) failed [{node.exit_status}]: dropped")
+                self.report(f"DFT label {key} failed, dropped: {describe_failure(node)}")
                 continue
             tag = f"{prefix}_{key}"
             labels[f"structure_{tag}"] = node.outputs.structure
@@ -380,6 +381,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         """Keep the potential; after the grid search fix the chosen hyperparameters."""
         node = self.ctx.fit
         if not node.is_finished_ok:
+            self.report(f"MLIP fit failed: {describe_failure(node)}")
             return self.exit_codes.ERROR_FIT_FAILED.format(status=node.exit_status, message=node.exit_message)
         metrics = node.outputs.metrics.get_dict()
         if len(self.ctx.fit_parameters.get("grid") or []) > 1:
@@ -486,9 +488,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
             node = self.ctx[label]
             if "results" not in node.outputs:
                 failed += 1
-                self.report(
-                    f"{label} ({node.process_label}<{node.pk}>) failed [{node.exit_status}]: {node.exit_message}"
-                )
+                self.report(f"{label} failed: {describe_failure(node)}")
                 continue
             results = node.outputs.results.get_dict()
             max_gamma = max(max_gamma, results.get("max_gamma") or 0.0)

@@ -6,6 +6,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
 from aiida_lps.dft.base import TASKS, get_engine, validate_engine_port
+from aiida_lps.utils.failures import describe_failure
 
 __all__ = ("DftWorkChain",)
 
@@ -76,6 +77,7 @@ class DftWorkChain(WorkChain):
         node = self.ctx.calculation
         engine = get_engine(self.inputs.engine.value)
         if not node.is_finished_ok:
+            self.report(f"{engine.name} {self.inputs.task.value} failed: {describe_failure(node)}")
             return self.exit_codes.ERROR_ENGINE_FAILED.format(
                 engine=engine.name, task=self.inputs.task.value, status=node.exit_status, message=node.exit_message
             )

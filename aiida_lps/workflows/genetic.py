@@ -21,6 +21,7 @@ from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.relax import RelaxSettings
 from aiida_lps.science.genetic import GASettings, GeneticSearch, RemovalProblem, check_removal, resolve_target
+from aiida_lps.utils.failures import describe_failure
 from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.protocols import ProtocolMixin
 
@@ -356,6 +357,7 @@ class GeneticSamplingWorkChain(ProtocolMixin, WorkChain):
                 energies, refs = [None] * n, [None] * n
                 self.report(f"generation {generation}: every relaxation failed ({node.exit_message}); GA goes on")
             else:
+                self.report(f"generation {generation}: batch relaxation failed: {describe_failure(node)}")
                 return self.exit_codes.ERROR_RELAX_FAILED.format(
                     generation=generation, msg=f"[{node.exit_status}] {node.exit_message}"
                 )
@@ -431,10 +433,7 @@ class GeneticSamplingWorkChain(ProtocolMixin, WorkChain):
         for candidate in self.ctx.candidates:
             node = self.ctx[f"dft_{candidate['label']}"]
             if not node.is_finished_ok:
-                self.report(
-                    f"DFT relaxation of {candidate['label']} ({node.process_label}<{node.pk}>) failed "
-                    f"[{node.exit_status}]: {node.exit_message}"
-                )
+                self.report(f"DFT relaxation of {candidate['label']} failed: {describe_failure(node)}")
                 continue
             candidate["dft_energy"] = node.outputs.energy.value
             candidate["dft_uuid"] = node.outputs.structure.uuid

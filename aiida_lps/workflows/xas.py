@@ -24,6 +24,7 @@ from aiida_lps.dft.base import (
     get_engine,
     validate_engine_port,
 )
+from aiida_lps.utils.failures import describe_failure
 from aiida_lps.workflows.protocols import ProtocolMixin, recursive_merge
 
 __all__ = ("XasWorkChain",)
@@ -347,7 +348,7 @@ class XasWorkChain(ProtocolMixin, WorkChain):
                 if not node.is_finished_ok:
                     kind = engine.failure_kind(node)
                     raise (ScfNotConvergedError if kind == "scf_not_converged" else RuntimeError)(
-                        f"[{node.exit_status}] {node.exit_message}"
+                        describe_failure(node)
                     )
                 outputs = engine.normalise_xch(node, ground_state=ground_state)
             except ScfNotConvergedError as exception:
