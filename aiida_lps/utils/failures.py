@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from aiida import orm
+from aiida.common.exceptions import AiidaException
 
-__all__ = ("describe_failure",)
+__all__ = ("LAUNCH_ERRORS", "describe_failure")
+
+#: What a plugin's builder or a child's input validation raises for inputs it rejects (aiida-vasp: no POTCAR family,
+#: a missing pseudo, a port that fails validation): caught around ``get_builder`` + ``submit`` into an exit code.
+LAUNCH_ERRORS = (ValueError, TypeError, KeyError, AiidaException)
 
 
 def _one(node: orm.ProcessNode) -> str:

@@ -22,6 +22,7 @@ ANALYSIS_DEFAULTS: dict = {
 }
 
 
+XAS_MAX_ATOMS = 1000  # default guard of a core-hole (DFT) supercell; overridable with the `max_atoms` input
 MAX_SUPERCELL_ATOMS = 20000  # default size guard of generated supercells; pass a larger ``max_atoms`` to go beyond
 
 

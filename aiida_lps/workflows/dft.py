@@ -6,7 +6,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
 from aiida_lps.dft.base import TASKS, get_engine, validate_engine_port
-from aiida_lps.utils.failures import describe_failure
+from aiida_lps.utils.failures import LAUNCH_ERRORS, describe_failure
 
 __all__ = ("DftWorkChain",)
 
@@ -66,9 +66,10 @@ class DftWorkChain(WorkChain):
                 overrides=self.inputs.overrides.get_dict() if "overrides" in self.inputs else None,
                 options=self.inputs.options.get_dict() if "options" in self.inputs else None,
             )
-        except ValueError as exception:
+            node = self.submit(builder)
+        except LAUNCH_ERRORS as exception:
+            self.report(f"the {engine.name} builder rejected the inputs: {type(exception).__name__}: {exception}")
             return self.exit_codes.ERROR_BUILDER.format(engine=engine.name, message=str(exception))
-        node = self.submit(builder)
         self.report(f"{engine.name} {self.inputs.task.value}: launched {node.process_label}<{node.pk}>")
         return ToContext(calculation=node)
 
