@@ -176,3 +176,26 @@ def test_size_guard_can_be_raised(lammps_code, argon_structure, argon_potential)
     assert "above the guard" in _validation_message(builder)
     builder.max_atoms = orm.Int(10**6)
     assert _validation_message(builder) == ""
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"files": {"pot.snapcoeff": "/some/path/pot.snapcoeff"}}, TypeError, "pathlib.Path"),
+        ({"elements": "LiPS"}, TypeError, "list of strings"),
+        ({"elements": ["Li", "Xx"]}, ValueError, "not element symbols"),
+        ({"pair_coeff": "* * pot.snapcoeff pot.snapparam {elements}"}, TypeError, "list of strings"),
+        ({"files": {}}, ValueError, "not in `files`"),
+        ({"cutoff": True}, TypeError, "cutoff"),
+    ],
+)
+def test_potential_data_refuses_silent_coercions(kwargs, error, fragment):
+    arguments = {
+        "pair_style": "snap",
+        "pair_coeff": ["* * pot.snapcoeff pot.snapparam {elements}"],
+        "elements": ["Li", "P", "S"],
+        "cutoff": 5.0,
+        "files": {"pot.snapcoeff": b"# coefficients\n", "pot.snapparam": "rcutfac 4.5\n"},
+    }
+    with pytest.raises(error, match=fragment):
+        InteratomicPotentialData(**{**arguments, **kwargs})

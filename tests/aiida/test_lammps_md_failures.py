@@ -67,17 +67,15 @@ def test_malformed_potential_file(lammps_code, argon_structure):
     assert node.exit_status == LammpsMDCalculation.exit_codes.ERROR_POTENTIAL.status, node.exit_message
 
 
-@pytest.mark.lammps
-def test_missing_potential_file(lammps_code, argon_structure):
-    """A pair_coeff that names a file the potential does not carry: ERROR_POTENTIAL."""
-    potential = InteratomicPotentialData(
-        pair_style="snap",
-        pair_coeff=["* * missing.snapcoeff missing.snapparam {elements}"],
-        elements=["Ar"],
-        cutoff=5.0,
-    )
-    _, node = run_get_node(LammpsMDCalculation, **_inputs(lammps_code, argon_structure(2), potential))
-    assert node.exit_status == LammpsMDCalculation.exit_codes.ERROR_POTENTIAL.status, node.exit_message
+def test_missing_potential_file():
+    """A pair_coeff that names a file the potential does not carry is refused when the potential is made."""
+    with pytest.raises(ValueError, match=r"names file\(s\) \['missing.snapcoeff', 'missing.snapparam'\]"):
+        InteratomicPotentialData(
+            pair_style="snap",
+            pair_coeff=["* * missing.snapcoeff missing.snapparam {elements}"],
+            elements=["Ar"],
+            cutoff=5.0,
+        )
 
 
 @pytest.mark.lammps
