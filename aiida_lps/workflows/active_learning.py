@@ -30,9 +30,11 @@ from aiida_lps.calculations.mlip_training import MlipTrainingCalculation
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.data.training_set import TrainingSetData
+from aiida_lps.dft.base import validate_engine_port
 from aiida_lps.engines.lammps.mlip.exploration import EXPLORATION_DEFAULTS
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.utils.failures import describe_failure
+from aiida_lps.utils.validation import validate_periodic
 from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.protocols import ProtocolMixin
 
@@ -78,6 +80,10 @@ def _validate_grain_boundary_specs(specs) -> str | None:
 def _validate_inputs(inputs, _) -> str | None:
     if not inputs.get("structures"):
         return "give at least one initial structure in `structures`"
+    for name, structure in inputs["structures"].items():
+        message = validate_periodic(structure, f"structures.{name}")
+        if message:
+            return message
     gamma_select = inputs["gamma_select"].value if "gamma_select" in inputs else 2.0
     if "gamma_break_schedule" in inputs and min(inputs["gamma_break_schedule"].get_list()) < gamma_select:
         return "every γ_break of the schedule must be >= gamma_select"
@@ -166,7 +172,7 @@ class ActiveLearningWorkChain(ProtocolMixin, WorkChain):
         spec.input("max_labels", valid_type=orm.Int, default=lambda: orm.Int(400), help="Total DFT label budget.")
 
         spec.input_namespace("dft", help="Reference engine (`lps.dft`).")
-        spec.input("dft.engine", valid_type=orm.Str, help="`gpaw` or `vasp`.")
+        spec.input("dft.engine", valid_type=orm.Str, validator=validate_engine_port, help="`gpaw` or `vasp`.")
         spec.input("dft.code", valid_type=orm.AbstractCode)
         spec.input("dft.protocol", valid_type=orm.Str, required=False)
         spec.input("dft.overrides", valid_type=orm.Dict, required=False)

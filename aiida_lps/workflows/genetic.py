@@ -22,6 +22,7 @@ from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.relax import RelaxSettings
 from aiida_lps.science.genetic import GASettings, GeneticSearch, RemovalProblem, check_removal, resolve_target
 from aiida_lps.utils.failures import describe_failure
+from aiida_lps.utils.validation import positive_port, validate_periodic
 from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.protocols import ProtocolMixin
 
@@ -52,10 +53,7 @@ def _validate_supercell(value: orm.List, _) -> str | None:
 
 
 def _positive(name: str):
-    def validator(value, _) -> str | None:
-        return None if value.value > 0 else f"`{name}` must be positive, got {value.value}"
-
-    return validator
+    return positive_port(name, 1.0 if name == "symprec" else None)
 
 
 def supercell_counts(structure: orm.StructureData, repeats: list[int] | None) -> dict[str, int]:
@@ -90,6 +88,9 @@ def _validate_inputs(inputs, _) -> str | None:
     structure, potential = inputs.get("structure"), inputs.get("potential")
     if structure is None:
         return None
+    message = validate_periodic(structure)
+    if message:
+        return message
     if potential is not None:
         missing = sorted(set(structure.get_symbols_set()) - set(potential.elements))
         if missing:
