@@ -385,10 +385,12 @@ def common_grid(onsets: Iterable[float], step: float = 0.05, below: float = 5.0,
         raise ValueError(f"onsets, step, below and above must be finite, got {onsets}, {step}, {below}, {above}")
     if step <= 0 or below < 0 or above <= 0:
         raise ValueError(f"step, below and above must be positive, got {step}, {below}, {above}")
+    if max(abs(x) for x in onsets) > 1e6:
+        raise ValueError(f"onsets {onsets} eV are not energies of a K edge (|E| > 1e6 eV)")
     start = math.floor((min(onsets) - below) / step) * step
     stop = max(onsets) + above
     n = int(math.ceil((stop - start) / step)) + 1
-    if n > MAX_GRID_POINTS:
+    if n < 2 or n > MAX_GRID_POINTS:
         raise ValueError(f"the grid would have {n} points (> {MAX_GRID_POINTS}): raise `step` or narrow below/above")
     return start + step * np.arange(n)
 

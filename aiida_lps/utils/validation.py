@@ -119,7 +119,7 @@ def validate_analysis(analysis: Mapping, structure: orm.StructureData) -> str | 
         return str(exception)
     symbols = set(structure.get_symbols_set())
     species = settings["species"]
-    if isinstance(species, str) or not species:
+    if not isinstance(species, (list, tuple)) or not species or not all(isinstance(e, str) for e in species):
         return f"analysis `species` must be a non-empty list of element symbols, got {species!r}"
     absent = sorted(set(species) - symbols)
     if absent:
@@ -139,7 +139,10 @@ def validate_analysis(analysis: Mapping, structure: orm.StructureData) -> str | 
     if not is_real(threshold) or not 0 < threshold <= 1:
         return f"analysis `subdiffusive_threshold` must be a log-log slope in (0, 1], got {threshold!r}"
     drift = settings["drift"]
-    if not (drift in ("com", "none") or (isinstance(drift, list) and drift and set(drift) <= symbols)):
+    if not (
+        (isinstance(drift, str) and drift in ("com", "none"))
+        or (isinstance(drift, list) and drift and all(isinstance(e, str) for e in drift) and set(drift) <= symbols)
+    ):
         return f"analysis `drift` must be 'com', 'none' or a list of framework elements in the structure, got {drift}"
     charges = settings["charges"] or {}
     if not isinstance(charges, Mapping):
