@@ -69,7 +69,8 @@ class ArrheniusFit:
 
 def _as_1d(name: str, values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Validate a 1-D array of finite, strictly positive numbers."""
-    if isinstance(values, (str, bytes)) or any(isinstance(v, (bool, np.bool_)) for v in np.ravel(values)):
+    flat = values if isinstance(values, np.ndarray) else np.ravel(np.asarray(values, dtype=object))
+    if isinstance(values, (str, bytes)) or any(isinstance(v, (bool, np.bool_)) for v in flat):
         raise ValueError(f"{name} must be numbers, got {values!r}")
     try:
         arr = np.asarray(values, dtype=np.float64)

@@ -72,6 +72,8 @@ def _validate_inputs(inputs, _) -> str | None:
     structure, potential = inputs.get("structure"), inputs.get("potential")
     if structure is None or potential is None:
         return None
+    if "md" in inputs and inputs["md"].get("lammps", {}).get("code") is None:
+        return "`md.lammps.code` is missing: give the LAMMPS code (e.g. orm.load_code('lmp@localhost'))"
     message = validate_periodic(structure) or validate_potential_covers_structure(potential, structure)
     if message:
         return message

@@ -108,7 +108,7 @@ class MDSettings:
                 raise ValueError(f"{name} must be a non-negative integer (positive except equilibration), got {value}")
         for name in ("ensemble", "equilibration_ensemble"):
             value = getattr(self, name)
-            if value is not None and value not in ENSEMBLES:
+            if (value is not None or name == "ensemble") and value not in ENSEMBLES:
                 raise ValueError(f"{name} must be one of {ENSEMBLES}, got {value!r}")
         if self.npt_coupling not in COUPLINGS:
             raise ValueError(f"npt_coupling must be one of {COUPLINGS}, got {self.npt_coupling!r}")
