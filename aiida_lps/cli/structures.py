@@ -54,14 +54,26 @@ def find_imported(sha256: str, supercell: tuple[int, int, int]):
     return None
 
 
-def import_structure(name: str, supercell: tuple[int, int, int] = (1, 1, 1), label: str | None = None):
+MAX_IMPORT_ATOMS = 20000  # default size guard of `structures import --supercell` (override with --max-atoms)
+
+
+def import_structure(
+    name: str, supercell: tuple[int, int, int] = (1, 1, 1), label: str | None = None, max_atoms: int = MAX_IMPORT_ATOMS
+):
     """Store reference structure ``name`` (repeated ``supercell`` times) unless already imported.
 
+    :raises ValueError: if the repeated cell would have more than ``max_atoms`` atoms.
     :returns: (node, created)
     """
     from aiida import orm
 
     entry = reference.get_entry(name)
+    n_atoms = len(reference.load_structure(entry["name"])) * supercell[0] * supercell[1] * supercell[2]
+    if n_atoms > max_atoms:
+        raise ValueError(
+            f"{entry['name']} x {'x'.join(map(str, supercell))} has {n_atoms} atoms, above the guard of {max_atoms}; "
+            "pass a larger --max-atoms on purpose"
+        )
     extras = _provenance(entry, supercell)
     existing = find_imported(extras["sha256"], supercell)
     if existing is not None:
@@ -143,10 +155,20 @@ def show_command(name: str):
     help="Repetitions of the stored cell along a, b, c.",
 )
 @click.option("--label", default=None, help="Node label (default: the name, plus the repetitions if any).")
-def import_command(name: str, supercell: tuple[int, int, int], label: str | None):
+@click.option(
+    "--max-atoms",
+    type=click.IntRange(min=1),
+    default=MAX_IMPORT_ATOMS,
+    show_default=True,
+    help="Size guard: refuse supercells with more atoms.",
+)
+def import_command(name: str, supercell: tuple[int, int, int], label: str | None, max_atoms: int):
     """Store structure NAME as a StructureData in the current profile (or find the one imported before)."""
     entry = _entry_or_fail(name)
-    node, created = import_structure(entry["name"], tuple(supercell), label)
+    try:
+        node, created = import_structure(entry["name"], tuple(supercell), label, max_atoms)
+    except ValueError as exception:
+        raise click.BadParameter(str(exception), param_hint="--supercell") from exception
     verb = "created" if created else "found"
     click.echo(f"{verb} StructureData {node.label!r} (pk {node.pk}): {node.get_formula()}, {len(node.sites)} atoms")
     if not created and label and label != node.label:

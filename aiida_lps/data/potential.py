@@ -5,17 +5,29 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import pathlib
 import re
 from collections.abc import Mapping, Sequence
 
 from aiida import orm
+from pymatgen.core import Element
 
 from aiida_lps.engines.lammps.potential import render_pair_lines
 
 __all__ = ("InteratomicPotentialData",)
 
+_ELEMENTS = frozenset(Element(symbol).symbol for symbol in Element.__members__)
 _FILENAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+
+def _looks_like_file(token: str) -> bool:
+    """A ``pair_coeff`` token that names a file: a plain name with an extension that is not a number."""
+    try:
+        float(token)
+    except ValueError:
+        return bool(_FILENAME.match(token)) and "." in token.strip(".") and any(c.isalpha() for c in token)
+    return False
 
 
 class InteratomicPotentialData(orm.Data):
@@ -46,11 +58,23 @@ class InteratomicPotentialData(orm.Data):
         :param pair_coeff: ``pair_coeff`` argument templates (without the keyword ``pair_coeff``).
         :param elements: element symbols in LAMMPS type order.
         :param cutoff: interaction cut-off radius in Å (used for the minimum-image supercell).
-        :param files: file name -> content (text, bytes or a path to read).
+        :param files: file name -> content: ``pathlib.Path`` (read), ``bytes`` or multi-line text; a one-line
+            ``str`` is rejected (it is usually a path meant as ``pathlib.Path``).
+        :raises TypeError: for a string where a list is expected (``elements="LiPS"``) or ambiguous file content.
         :param metadata: free-form JSON-serialisable information (source, reference, fit metrics ...).
         :param extra_commands: extra LAMMPS commands needed by the pair style (e.g. ``kspace_style ewald 1e-5``).
         """
         super().__init__(**kwargs)
+        for name, value in (("elements", elements), ("pair_coeff", pair_coeff), ("extra_commands", extra_commands)):
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+                raise TypeError(f"`{name}` must be a list of strings, got {value!r} (e.g. ['Li', 'P', 'S'])")
+        if not isinstance(pair_style, str):
+            raise TypeError(f"`pair_style` must be a string, got {pair_style!r}")
+        if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not math.isfinite(cutoff):
+            raise TypeError(f"`cutoff` must be a finite number (Å), got {cutoff!r}")
+        unknown = [e for e in elements if not isinstance(e, str) or e not in _ELEMENTS]
+        if unknown:
+            raise ValueError(f"`elements` has entries that are not element symbols: {unknown}")
         elements = [str(e) for e in elements]
         if not elements or len(set(elements)) != len(elements):
             raise ValueError(f"`elements` must be a non-empty list of distinct symbols, got {elements}")
@@ -67,8 +91,19 @@ class InteratomicPotentialData(orm.Data):
                 raise ValueError(f"potential file name {name!r} must be a plain file name")
             if isinstance(content, pathlib.Path):
                 content = content.read_bytes()
+            elif isinstance(content, str) and "\n" not in content:
+                raise TypeError(
+                    f"file {name!r}: a one-line string {content[:60]!r} is ambiguous (a path or the content?); pass "
+                    "pathlib.Path(...) to read a file, or the content as bytes or multi-line text"
+                )
+            elif not isinstance(content, (str, bytes, bytearray)):
+                raise TypeError(f"file {name!r}: content must be pathlib.Path, bytes or text, got {type(content)}")
             contents[name] = content.encode() if isinstance(content, str) else bytes(content)
         pair_coeff = [line.strip() for line in pair_coeff]
+        named = sorted({token for line in pair_coeff for token in line.split() if _looks_like_file(token)})
+        missing = [name for name in named if name not in contents]
+        if missing:
+            raise ValueError(f"`pair_coeff` names file(s) {missing} that are not in `files` ({sorted(contents)})")
         # Render once to validate the templates now rather than at run time.
         render_pair_lines(pair_style, pair_coeff, elements, elements)
 

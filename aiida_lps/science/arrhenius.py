@@ -14,6 +14,9 @@ import numpy as np
 
 from .constants import K_B_EV
 
+MIN_RELATIVE_SPREAD = 1e-6  # smallest (max - min)/max of 1/T that a fit accepts
+_MAX_LN = 700.0  # exp(±700) is the edge of float64
+
 __all__ = [
     "ArrheniusFit",
     "extrapolate",
@@ -66,7 +69,13 @@ class ArrheniusFit:
 
 def _as_1d(name: str, values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Validate a 1-D array of finite, strictly positive numbers."""
-    arr = np.asarray(values, dtype=np.float64)
+    flat = values if isinstance(values, np.ndarray) else np.ravel(np.asarray(values, dtype=object))
+    if isinstance(values, (str, bytes)) or any(isinstance(v, (bool, np.bool_)) for v in flat):
+        raise ValueError(f"{name} must be numbers, got {values!r}")
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exception:
+        raise ValueError(f"{name} must be numbers, got {values!r}") from exception
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -74,6 +83,15 @@ def _as_1d(name: str, values: Sequence[float] | np.ndarray) -> np.ndarray:
     if np.any(arr <= 0):
         raise ValueError(f"{name} must be strictly positive, got {arr.tolist()}")
     return arr
+
+
+def _inverse(matrix: np.ndarray, temps: np.ndarray) -> np.ndarray:
+    """Inverse of the normal matrix; ``ValueError`` naming the temperatures if it is singular or not finite."""
+    try:
+        with np.errstate(all="ignore"):
+            return np.linalg.inv(matrix)
+    except (np.linalg.LinAlgError, ValueError) as exception:
+        raise ValueError(f"the Arrhenius fit of {temps.tolist()} K is singular: {exception}") from exception
 
 
 def fit_arrhenius(
@@ -93,6 +111,7 @@ def fit_arrhenius(
     :param values: positive values (e.g. D in cm²/s or σT in S K/cm).
     :param errors: optional positive 1-sigma errors, same unit as ``values``.
     :param quantity: label stored in the result ('D' or 'sigmaT').
+    :raises ValueError: on bad input or a fit that is ill-conditioned (temperatures too close together).
     """
     temps = _as_1d("temperatures_K", temperatures_K)
     vals = _as_1d("values", values)
@@ -104,6 +123,11 @@ def fit_arrhenius(
     if np.unique(temps).size < 2:
         raise ValueError("an Arrhenius fit needs at least 2 distinct temperatures")
     x = 1.0 / temps
+    if np.ptp(x) < MIN_RELATIVE_SPREAD * np.max(x):
+        raise ValueError(
+            f"the temperatures {temps.tolist()} K are too close together for an Arrhenius fit: 1/T must spread by "
+            f"at least {MIN_RELATIVE_SPREAD:g} of its value"
+        )
     y = np.log(vals)
     design = np.column_stack([np.ones(n), x])
 
@@ -114,7 +138,7 @@ def fit_arrhenius(
         sigma_ln = errs / vals
         w = 1.0 / sigma_ln**2
         normal = design.T @ (design * w[:, None])
-        cov = np.linalg.inv(normal)
+        cov = _inverse(normal, temps)
         params = cov @ (design.T @ (w * y))
         resid = y - design @ params
         chi2 = float(np.sum(w * resid**2))
@@ -124,7 +148,7 @@ def fit_arrhenius(
         if n < 3:
             raise ValueError(f"an unweighted Arrhenius fit needs at least 3 points to estimate errors, got {n}")
         normal = design.T @ design
-        inv = np.linalg.inv(normal)
+        inv = _inverse(normal, temps)
         params = inv @ (design.T @ y)
         resid = y - design @ params
         red_chi2 = float(np.sum(resid**2) / (n - 2))
@@ -132,6 +156,8 @@ def fit_arrhenius(
         weighted = False
 
     a, b = float(params[0]), float(params[1])
+    if not (np.all(np.isfinite(cov)) and math.isfinite(a) and math.isfinite(b) and abs(a) < _MAX_LN):
+        raise ValueError(f"the Arrhenius fit of {temps.tolist()} K is ill-conditioned (ln prefactor {a:g})")
     cov_t = ((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1])))
     return ArrheniusFit(
         activation_energy=-b * K_B_EV,
@@ -159,6 +185,11 @@ def _ln_and_stderr(fit: ArrheniusFit, temperature_K: float) -> tuple[float, floa
 
 def _log_normal_result(temperature_K: float, ln_value: float, ln_err: float) -> dict[str, float]:
     """Value exp(ln_value), its delta-method error and the 1-sigma log-normal band."""
+    if not abs(ln_value) + ln_err < _MAX_LN:
+        raise ValueError(
+            f"extrapolation to {temperature_K:g} K overflows (ln value {ln_value:g} ± {ln_err:g}): "
+            "the fit is too uncertain or the target too far from the fitted temperatures"
+        )
     value = math.exp(ln_value)
     return {
         "temperature_K": float(temperature_K),

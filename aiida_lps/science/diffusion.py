@@ -271,6 +271,23 @@ def _in_region(frac: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return (frac >= lo) | (frac < hi)
 
 
+def _check_disjoint(boundaries: Sequence[tuple[float, float]]) -> None:
+    """``ValueError`` if a region is not a fractional pair in [0, 1] or two regions overlap (wrapping ones split)."""
+    pieces = []
+    for i, bounds in enumerate(boundaries):
+        try:
+            lo, hi = (float(b) for b in bounds)
+        except (TypeError, ValueError) as exception:
+            raise ValueError(f"region {i} must be a pair (lo, hi) of fractions, got {bounds!r}") from exception
+        if not (0.0 <= lo <= 1.0 and 0.0 <= hi <= 1.0) or lo == hi:
+            raise ValueError(f"region {i} boundaries {(lo, hi)} must be distinct fractional coordinates in [0, 1]")
+        pieces.extend([(lo, hi, i)] if lo < hi else [(lo, 1.0, i), (0.0, hi, i)])
+    pieces.sort()
+    for (_, hi1, i), (lo2, _, j) in zip(pieces[:-1], pieces[1:], strict=True):
+        if lo2 < hi1 and i != j:
+            raise ValueError(f"regions {i} and {j} overlap: an atom would belong to both; make them disjoint")
+
+
 def region_diffusion(
     positions: np.ndarray,
     cell: np.ndarray,
@@ -311,12 +328,11 @@ def region_diffusion(
     frac = positions.mean(axis=0) @ np.linalg.inv(cell)[:, axis]
     frac = np.mod(frac, 1.0)
     frac[frac >= 1.0] = 0.0
+    _check_disjoint(boundaries)
     assigned = np.zeros(frac.shape, dtype=bool)
     out: list[dict[str, Any]] = []
     for i, (lo, hi) in enumerate(boundaries):
         lo, hi = float(lo), float(hi)
-        if not (0.0 <= lo <= 1.0 and 0.0 <= hi <= 1.0):
-            raise ValueError(f"region {i} boundaries {(lo, hi)} must be fractional coordinates in [0, 1]")
         in_region = _in_region(frac, lo, hi) & ~assigned
         assigned |= in_region
         entry: dict[str, Any] = {"region": i, "bounds": [lo, hi]}

@@ -59,12 +59,22 @@ FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 # ------------------------------------------------------------------------------------------------- sites
 
 
+MAX_GRID_POINTS = 200_000  # common-grid size guard (0.05 eV steps over 10 keV)
+
+
 def has_core_1s(element: str) -> bool:
     """Whether ``element`` has a 1s level below its valence shell (Z ≥ 3), i.e. a K edge from a core level."""
     try:
         return Element(element).Z >= 3
     except ValueError:
         return False
+
+
+def check_tolerances(symprec: float, angle_tolerance: float) -> None:
+    """``ValueError`` unless 0 < symprec (Å) <= 1 and 0 < angle_tolerance (°) <= 45: spglib crashes on negatives."""
+    for name, value, top in (("symprec", symprec, 1.0), ("angle_tolerance", angle_tolerance, 45.0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= top:
+            raise ValueError(f"{name} must be a number in (0, {top:g}], got {value!r}")
 
 
 def inequivalent_sites(
@@ -76,6 +86,7 @@ def inequivalent_sites(
     equivalent indices of the symmetrized structure, kept in the order in which the first site of each group
     appears (the order of the published database's ``site_1`` … ``site_N``).
     """
+    check_tolerances(symprec, angle_tolerance)
     symmetrized = SpacegroupAnalyzer(
         structure, symprec=symprec, angle_tolerance=angle_tolerance
     ).get_symmetrized_structure()
@@ -294,7 +305,9 @@ def broaden(
     integrals, so coarse grids lose no area), then a Gaussian of FWHM ``gaussian_fwhm``. Only area that falls
     outside the grid is lost (a Lorentzian's tail beyond ±W holds ≈ Γ/(πW) of it).
 
-    :param energy: raw energies (eV), increasing (or stick positions with ``sticks=True``).
+    :param energy: raw energies (eV), any order: a decreasing axis is sorted (with its intensities) before the
+        integration weights are taken (or stick positions with ``sticks=True``).
+    :raises ValueError: for NaN/inf values, mismatched shapes or negative widths.
     :param intensity: raw intensities, shape (n,) or (n, k) for k components.
     :param grid: uniform output grid (eV).
     :param e_cbm: energy where Γ starts to grow (eV; default the first raw energy with intensity).
@@ -306,6 +319,18 @@ def broaden(
     squeeze = values.ndim == 1
     if squeeze:
         values = values[:, None]
+    if energy.ndim != 1 or values.ndim != 2 or len(energy) != len(values) or len(energy) == 0:
+        raise ValueError(
+            f"energy (shape {energy.shape}) and intensity (shape {values.shape}) must have the same length"
+        )
+    if not (np.all(np.isfinite(energy)) and np.all(np.isfinite(values))):
+        raise ValueError("the spectrum has NaN or infinite energies or intensities")
+    for name, value in (("gaussian_fwhm", gaussian_fwhm), ("lorentzian_fwhm0", lorentzian_fwhm0), ("slope", slope)):
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a non-negative finite number, got {value}")
+    if np.any(np.diff(energy) < 0):  # a decreasing (or unordered) axis: sort it, so that areas keep their sign
+        order = np.argsort(energy, kind="stable")
+        energy, values = energy[order], values[order]
     grid = np.asarray(grid, dtype=float)
     if len(grid) < 2:
         raise ValueError("the output grid needs at least two points")
@@ -357,11 +382,17 @@ def common_grid(onsets: Iterable[float], step: float, below: float, above: float
     onsets = [float(x) for x in onsets]
     if not onsets:
         raise ValueError("no onsets given")
+    if not all(math.isfinite(x) for x in [*onsets, step, below, above]):
+        raise ValueError(f"onsets, step, below and above must be finite, got {onsets}, {step}, {below}, {above}")
     if step <= 0 or below < 0 or above <= 0:
         raise ValueError(f"step, below and above must be positive, got {step}, {below}, {above}")
+    if max(abs(x) for x in onsets) > 1e6:
+        raise ValueError(f"onsets {onsets} eV are not energies of a K edge (|E| > 1e6 eV)")
     start = math.floor((min(onsets) - below) / step) * step
     stop = max(onsets) + above
     n = int(math.ceil((stop - start) / step)) + 1
+    if n < 2 or n > MAX_GRID_POINTS:
+        raise ValueError(f"the grid would have {n} points (> {MAX_GRID_POINTS}): raise `step` or narrow below/above")
     return start + step * np.arange(n)
 
 
@@ -382,10 +413,12 @@ def weighted_average(spectra: Sequence[np.ndarray], multiplicities: Sequence[flo
     if len(spectra) != len(multiplicities) or not spectra:
         raise ValueError(f"{len(spectra)} spectra but {len(multiplicities)} multiplicities")
     m = np.asarray(multiplicities, dtype=float)
-    if np.any(m <= 0):
+    if not np.all(np.isfinite(m)) or np.any(m <= 0):
         raise ValueError(f"multiplicities must be positive, got {list(m)}")
     weights = m / m.sum()
     stack = np.stack([np.asarray(s, dtype=float) for s in spectra])
+    if not np.all(np.isfinite(stack)):
+        raise ValueError("a site spectrum has NaN or infinite values: it cannot be averaged")
     return np.tensordot(weights, stack, axes=1), weights
 
 

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 
 from aiida import orm
 
+from aiida_lps.engines.lammps.inputs import MAX_TEMPERATURE_K
 from aiida_lps.protocols import default_inputs
+from aiida_lps.science.supercell import minimum_repetitions
 
 #: Defaults of the trajectory analysis: the ``analysis`` of ``aiida_lps/protocols/lammps_md.yaml`` (written only
 #: there), plus the diffusing species (Li, charge +1) and no regions.
@@ -17,6 +19,78 @@ ANALYSIS_DEFAULTS: dict = {
     "regions": None,
     **default_inputs("lammps_md")["analysis"],
 }
+
+
+XAS_MAX_ATOMS = 1000  # default guard of a core-hole (DFT) supercell; overridable with the `max_atoms` input
+MAX_SUPERCELL_ATOMS = 20000  # default size guard of generated supercells; pass a larger ``max_atoms`` to go beyond
+
+
+def is_real(value) -> bool:
+    """Whether ``value`` is a finite real number (``bool`` excluded: ``True`` is an ``int`` in Python)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_temperature(name: str, value) -> str | None:
+    """Message if ``value`` is not a temperature in (0, MAX_TEMPERATURE_K] K."""
+    return check_positive(name, value, MAX_TEMPERATURE_K)
+
+
+def check_positive(name: str, value, maximum: float | None = None) -> str | None:
+    """Message if ``value`` is not a finite number > 0 (and <= ``maximum``), else ``None``."""
+    if not is_real(value) or not value > 0:
+        return f"`{name}` must be a positive finite number, got {value!r}"
+    if maximum is not None and value > maximum:
+        return f"`{name}` must be at most {maximum:g}, got {value!r}"
+    return None
+
+
+def positive_port(name: str, maximum: float | None = None):
+    """A port validator: the node's ``value`` is a finite number > 0 (and <= ``maximum``).
+
+    Use it on every float port that reaches a C library (spglib ``symprec``/``angle_tolerance`` segfault on
+    negative values) or sets a physical scale.
+    """
+
+    def validator(node, _) -> str | None:
+        return check_positive(name, node.value, maximum)
+
+    return validator
+
+
+def validate_periodic(structure: orm.StructureData, name: str = "structure") -> str | None:
+    """Message if the structure is not periodic in all three directions (the MD and DFT runs assume 3-D pbc)."""
+    pbc = tuple(bool(p) for p in structure.pbc)
+    if pbc != (True, True, True):
+        return (
+            f"`{name}` has pbc={pbc}: this work chain simulates bulk crystals periodic in 3-D; "
+            "slabs or molecules would be run fully periodic. Set pbc=(True, True, True) or add vacuum explicitly"
+        )
+    if not structure.sites:
+        return f"`{name}` has no sites"
+    return None
+
+
+def periodic_port(value: orm.StructureData, _) -> str | None:
+    """Port validator form of :func:`validate_periodic`."""
+    return validate_periodic(value)
+
+
+def validate_supercell_size(structure: orm.StructureData, min_width: float, max_atoms: int) -> str | None:
+    """Message if the supercell with faces ``min_width`` Å apart would have more than ``max_atoms`` atoms."""
+    message = check_positive("supercell_min_width", min_width)
+    if message:
+        return message
+    try:
+        repeats = minimum_repetitions(structure.cell, min_width)
+    except ValueError as exception:
+        return f"`structure` has an unusable cell: {exception}"
+    n_atoms = len(structure.sites) * int(repeats[0] * repeats[1] * repeats[2])
+    if n_atoms > max_atoms:
+        return (
+            f"the supercell {'x'.join(map(str, repeats))} for faces >= {min_width:g} Å apart has {n_atoms} atoms, "
+            f"above the guard of {max_atoms}: lower `supercell_min_width` or raise `max_atoms` on purpose"
+        )
+    return None
 
 
 def analysis_settings(analysis: Mapping | None) -> dict:
@@ -44,31 +118,73 @@ def validate_analysis(analysis: Mapping, structure: orm.StructureData) -> str | 
         return str(exception)
     symbols = set(structure.get_symbols_set())
     species = settings["species"]
-    if isinstance(species, str) or not species:
+    if not isinstance(species, (list, tuple)) or not species or not all(isinstance(e, str) for e in species):
         return f"analysis `species` must be a non-empty list of element symbols, got {species!r}"
     absent = sorted(set(species) - symbols)
     if absent:
         return f"diffusing species {absent} are not in the structure (it contains {sorted(symbols)})"
     window = settings["window"]
-    if len(window) != 2 or not 0 <= window[0] < window[1] <= 1:
-        return f"analysis `window` must be two fractions 0 <= start < end <= 1 of the longest lag, got {window}"
-    if int(settings["n_blocks"]) < 2:
-        return f"analysis `n_blocks` must be at least 2 for an uncertainty, got {settings['n_blocks']}"
+    if (
+        not isinstance(window, (list, tuple))
+        or len(window) != 2
+        or not all(is_real(w) for w in window)
+        or not 0 <= window[0] < window[1] <= 1
+    ):
+        return f"analysis `window` must be two fractions 0 <= start < end <= 1 of the longest lag, got {window!r}"
+    n_blocks = settings["n_blocks"]
+    if not _is_integer(n_blocks) or n_blocks < 2:
+        return f"analysis `n_blocks` must be an integer >= 2 for an uncertainty, got {n_blocks!r}"
+    threshold = settings["subdiffusive_threshold"]
+    if not is_real(threshold) or not 0 < threshold <= 1:
+        return f"analysis `subdiffusive_threshold` must be a log-log slope in (0, 1], got {threshold!r}"
     drift = settings["drift"]
-    if not (drift in ("com", "none") or (isinstance(drift, list) and set(drift) <= symbols)):
+    if not (
+        (isinstance(drift, str) and drift in ("com", "none"))
+        or (isinstance(drift, list) and drift and all(isinstance(e, str) for e in drift) and set(drift) <= symbols)
+    ):
         return f"analysis `drift` must be 'com', 'none' or a list of framework elements in the structure, got {drift}"
-    for name, charge in (settings["charges"] or {}).items():
-        if not isinstance(charge, (int, float)) or not math.isfinite(charge):
+    charges = settings["charges"] or {}
+    if not isinstance(charges, Mapping):
+        return f"analysis `charges` must be a mapping element -> charge (e), got {charges!r}"
+    for name, charge in charges.items():
+        if not is_real(charge):
             return f"charge of {name} must be a finite number, got {charge!r}"
     regions = settings["regions"]
     if regions is not None:
-        if set(regions) != {"axis", "boundaries"} or regions["axis"] not in (0, 1, 2):
-            return "analysis `regions` must be {'axis': 0|1|2, 'boundaries': [[start, end], ...]} (fractional)"
-        for bounds in regions["boundaries"]:
-            if len(bounds) != 2 or not 0 <= bounds[0] < bounds[1] <= 1:
-                return f"region boundaries must be fractional pairs 0 <= start < end <= 1, got {bounds}"
-    if int(settings["trajectory_stride"]) < 0:
-        return "analysis `trajectory_stride` must be >= 0 (0 keeps no trajectory)"
+        message = _check_regions(regions)
+        if message:
+            return message
+    stride = settings["trajectory_stride"]
+    if not _is_integer(stride) or stride < 0:
+        return f"analysis `trajectory_stride` must be an integer >= 0 (0 keeps no trajectory), got {stride!r}"
+    return None
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_regions(regions) -> str | None:
+    form = "analysis `regions` must be {'axis': 0|1|2, 'boundaries': [[start, end], ...]} (fractional)"
+    if not isinstance(regions, Mapping) or set(regions) != {"axis", "boundaries"}:
+        return form
+    if not _is_integer(regions["axis"]) or regions["axis"] not in (0, 1, 2):
+        return form
+    boundaries = regions["boundaries"]
+    if not isinstance(boundaries, (list, tuple)) or not boundaries:
+        return form
+    for bounds in boundaries:
+        if (
+            not isinstance(bounds, (list, tuple))
+            or len(bounds) != 2
+            or not all(is_real(b) for b in bounds)
+            or not 0 <= bounds[0] < bounds[1] <= 1
+        ):
+            return f"region boundaries must be fractional pairs 0 <= start < end <= 1, got {bounds!r}"
+    ordered = sorted(tuple(b) for b in boundaries)
+    for first, second in zip(ordered[:-1], ordered[1:], strict=True):
+        if second[0] < first[1]:
+            return f"regions {list(first)} and {list(second)} overlap: an atom would be counted in both"
     return None
 
 

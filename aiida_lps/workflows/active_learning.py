@@ -31,10 +31,12 @@ from aiida_lps.common.mappings import recursive_merge
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.data.training_set import TrainingSetData
-from aiida_lps.dft.base import get_engine
+from aiida_lps.dft.base import get_engine, validate_engine_port
 from aiida_lps.engines.lammps.mlip.exploration import EXPLORATION_DEFAULTS
 from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
+from aiida_lps.utils.failures import describe_failure
+from aiida_lps.utils.validation import validate_periodic
 from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.launching import LaunchOnceMixin
 
@@ -80,6 +82,10 @@ def _validate_grain_boundary_specs(specs) -> str | None:
 def _validate_inputs(inputs, _) -> str | None:
     if not inputs.get("structures"):
         return "give at least one initial structure in `structures`"
+    for name, structure in inputs["structures"].items():
+        message = validate_periodic(structure, f"structures.{name}")
+        if message:
+            return message
     gamma_select = inputs["gamma_select"].value if "gamma_select" in inputs else 2.0
     if "gamma_break_schedule" in inputs and min(inputs["gamma_break_schedule"].get_list()) < gamma_select:
         return "every γ_break of the schedule must be >= gamma_select"
@@ -193,7 +199,7 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         spec.input("max_labels", valid_type=orm.Int, default=lambda: orm.Int(400), help="Total DFT label budget.")
 
         spec.input_namespace("dft", help="Reference engine (`lps.dft`).")
-        spec.input("dft.engine", valid_type=orm.Str, help="`gpaw` or `vasp`.")
+        spec.input("dft.engine", valid_type=orm.Str, validator=validate_engine_port, help="`gpaw` or `vasp`.")
         spec.input("dft.code", valid_type=orm.AbstractCode)
         spec.input("dft.protocol", valid_type=orm.Str, required=False)
         spec.input("dft.overrides", valid_type=orm.Dict, required=False)
@@ -377,7 +383,7 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
                         "iteration": self.ctx.iteration,
                     }
                 )
-                self.report(f"DFT label {key} ({node.process_label}<{node.pk}>) failed [{node.exit_status}]: dropped")
+                self.report(f"DFT label {key} failed, dropped: {describe_failure(node)}")
                 continue
             tag = f"{prefix}_{key}"
             labels[f"structure_{tag}"] = node.outputs.structure
@@ -437,6 +443,7 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         """Keep the potential; after the grid search fix the chosen hyperparameters."""
         node = self.ctx.fit
         if not node.is_finished_ok:
+            self.report(f"MLIP fit failed: {describe_failure(node)}")
             return self.exit_codes.ERROR_FIT_FAILED.format(status=node.exit_status, message=node.exit_message)
         metrics = node.outputs.metrics.get_dict()
         if len(self.ctx.fit_parameters.get("grid") or []) > 1:
@@ -543,9 +550,7 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             node = self.ctx[label]
             if "results" not in node.outputs:
                 failed += 1
-                self.report(
-                    f"{label} ({node.process_label}<{node.pk}>) failed [{node.exit_status}]: {node.exit_message}"
-                )
+                self.report(f"{label} failed: {describe_failure(node)}")
                 continue
             results = node.outputs.results.get_dict()
             max_gamma = max(max_gamma, results.get("max_gamma") or 0.0)

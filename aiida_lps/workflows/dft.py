@@ -8,6 +8,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain
 
 from aiida_lps.dft.base import TASKS, get_engine, validate_engine_port
+from aiida_lps.utils.failures import LAUNCH_ERRORS, describe_failure
 from aiida_lps.workflows.launching import LaunchOnceMixin
 
 __all__ = ("DftWorkChain",)
@@ -106,9 +107,10 @@ class DftWorkChain(LaunchOnceMixin, WorkChain):
                 overrides=self.inputs.overrides.get_dict() if "overrides" in self.inputs else None,
                 options=self.inputs.options.get_dict() if "options" in self.inputs else None,
             )
-        except ValueError as exception:
+            node = self.launch_once("engine_run", builder)
+        except LAUNCH_ERRORS as exception:
+            self.report(f"the {engine.name} builder rejected the inputs: {type(exception).__name__}: {exception}")
             return self.exit_codes.ERROR_BUILDER.format(engine=engine.name, message=str(exception))
-        node = self.launch_once("engine_run", builder)
         self.report(f"{engine.name} {self.inputs.task.value}: launched {node.process_label}<{node.pk}>")
         return ToContext(calculation=node)
 
@@ -117,6 +119,7 @@ class DftWorkChain(LaunchOnceMixin, WorkChain):
         node = self.ctx.calculation
         engine = get_engine(self.inputs.engine.value)
         if not node.is_finished_ok:
+            self.report(f"{engine.name} {self.inputs.task.value} failed: {describe_failure(node)}")
             return self.exit_codes.ERROR_ENGINE_FAILED.format(
                 engine=engine.name, task=self.inputs.task.value, status=node.exit_status, message=node.exit_message
             )

@@ -14,10 +14,18 @@ from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import MDSettings
 from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.supercell import minimum_repetitions
+from aiida_lps.utils.failures import describe_failure
 from aiida_lps.utils.validation import (
+    MAX_SUPERCELL_ATOMS,
+    MAX_TEMPERATURE_K,
     analysis_settings,
+    check_temperature,
+    positive_port,
     validate_analysis,
+    validate_frame_count,
+    validate_periodic,
     validate_potential_covers_structure,
+    validate_supercell_size,
 )
 from aiida_lps.workflows.lammps_md import LammpsMDBaseWorkChain, protocol_analysis
 from aiida_lps.workflows.launching import LaunchOnceMixin
@@ -34,12 +42,20 @@ def _validate_temperatures(value: orm.List, _) -> str | None:
     temps = value.get_list()
     if not temps:
         return "`temperatures` is empty: give at least one temperature in K"
-    bad = [t for t in temps if not isinstance(t, (int, float)) or not t > 0]
+    bad = [t for t in temps if check_temperature("temperatures", t)]
     if bad:
-        return f"`temperatures` must be positive numbers in K, got {bad}"
+        return f"`temperatures` must be positive numbers in K, at most {MAX_TEMPERATURE_K:g} K, got {bad}"
     if len({temperature_label(t) for t in temps}) != len(temps):
         return f"`temperatures` has duplicates: {temps}"
+    inverse = sorted(1.0 / t for t in temps)
+    close = [(1 / b, 1 / a) for a, b in zip(inverse[:-1], inverse[1:], strict=True) if b - a < 1e-4 * b]
+    if close:
+        return f"`temperatures` {close[0]} K are too close together for the Arrhenius fit (1/T within 0.01 %)"
     return None
+
+
+def _validate_target_temperature(value: orm.Float, _) -> str | None:
+    return check_temperature("target_temperature", value.value)
 
 
 def _validate_parameters(value: orm.Dict, _) -> str | None:
@@ -57,13 +73,24 @@ def _validate_inputs(inputs, _) -> str | None:
     structure, potential = inputs.get("structure"), inputs.get("potential")
     if structure is None or potential is None:
         return None
-    message = validate_potential_covers_structure(potential, structure)
+    if "md" in inputs and inputs["md"].get("lammps", {}).get("code") is None:
+        return "`md.lammps.code` is missing: give the LAMMPS code (e.g. orm.load_code('lmp@localhost'))"
+    message = validate_periodic(structure) or validate_potential_covers_structure(potential, structure)
     if message:
         return message
     analysis = inputs["analysis"].get_dict() if "analysis" in inputs else {}
     species = inputs["species"].value if "species" in inputs else "Li"
     analysis = {**analysis, "species": analysis.get("species", [species])}
-    return validate_analysis(analysis, structure)
+    message = validate_analysis(analysis, structure)
+    if message:
+        return message
+    if "parameters" in inputs and not _validate_parameters(inputs["parameters"], None):
+        message = validate_frame_count(inputs["parameters"].get_dict(), orm.Dict(analysis))
+        if message:
+            return message
+    width = inputs["supercell_min_width"].value if "supercell_min_width" in inputs else 2.0 * potential.cutoff
+    max_atoms = inputs["max_atoms"].value if "max_atoms" in inputs else MAX_SUPERCELL_ATOMS
+    return validate_supercell_size(structure, width, max_atoms)
 
 
 class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
@@ -97,12 +124,21 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             "supercell_min_width",
             valid_type=orm.Float,
             required=False,
+            validator=positive_port("supercell_min_width"),
             help="Minimum distance between opposite cell faces (Å); default twice the potential cut-off.",
+        )
+        spec.input(
+            "max_atoms",
+            valid_type=orm.Int,
+            default=lambda: orm.Int(MAX_SUPERCELL_ATOMS),
+            validator=positive_port("max_atoms"),
+            help="Size guard: the supercell may have at most this many atoms (raise it on purpose for large cells).",
         )
         spec.input(
             "target_temperature",
             valid_type=orm.Float,
             default=lambda: orm.Float(300.0),
+            validator=_validate_target_temperature,
             help="Extrapolation T (K).",
         )
         spec.expose_inputs(
@@ -204,7 +240,7 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             node = self.ctx[label]
             if not node.is_finished_ok:
                 failed.append(temperature)
-                self.report(f"MD at {temperature} K failed: [{node.exit_status}] {node.exit_message}")
+                self.report(f"MD at {temperature} K failed: {describe_failure(node)}")
                 continue
             self.out(f"runs.{label}.results", node.outputs.results)
             self.out(f"runs.{label}.msd", node.outputs.msd)

@@ -22,6 +22,8 @@ from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.relax import RelaxSettings
 from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.genetic import GASettings, GeneticSearch, RemovalProblem, check_removal, resolve_target
+from aiida_lps.utils.failures import describe_failure
+from aiida_lps.utils.validation import positive_port, validate_periodic
 from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.launching import LaunchOnceMixin
 
@@ -52,10 +54,7 @@ def _validate_supercell(value: orm.List, _) -> str | None:
 
 
 def _positive(name: str):
-    def validator(value, _) -> str | None:
-        return None if value.value > 0 else f"`{name}` must be positive, got {value.value}"
-
-    return validator
+    return positive_port(name, 1.0 if name == "symprec" else None)
 
 
 def supercell_counts(structure: orm.StructureData, repeats: list[int] | None) -> dict[str, int]:
@@ -90,6 +89,9 @@ def _validate_inputs(inputs, _) -> str | None:
     structure, potential = inputs.get("structure"), inputs.get("potential")
     if structure is None:
         return None
+    message = validate_periodic(structure)
+    if message:
+        return message
     if potential is not None:
         missing = sorted(set(structure.get_symbols_set()) - set(potential.elements))
         if missing:
@@ -359,6 +361,7 @@ class GeneticSamplingWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
                 energies, refs = [None] * n, [None] * n
                 self.report(f"generation {generation}: every relaxation failed ({node.exit_message}); GA goes on")
             else:
+                self.report(f"generation {generation}: batch relaxation failed: {describe_failure(node)}")
                 return self.exit_codes.ERROR_RELAX_FAILED.format(
                     generation=generation, msg=f"[{node.exit_status}] {node.exit_message}"
                 )
@@ -435,10 +438,7 @@ class GeneticSamplingWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         for candidate in self.ctx.candidates:
             node = self.ctx[f"dft_{candidate['label']}"]
             if not node.is_finished_ok:
-                self.report(
-                    f"DFT relaxation of {candidate['label']} ({node.process_label}<{node.pk}>) failed "
-                    f"[{node.exit_status}]: {node.exit_message}"
-                )
+                self.report(f"DFT relaxation of {candidate['label']} failed: {describe_failure(node)}")
                 continue
             candidate["dft_energy"] = node.outputs.energy.value
             candidate["dft_uuid"] = node.outputs.structure.uuid

@@ -35,13 +35,49 @@ from aiida_lps.dft.core_hole import (
     get_core_hole_engine,
 )
 from aiida_lps.protocols import ProtocolMixin
+from aiida_lps.utils.failures import LAUNCH_ERRORS, describe_failure
+from aiida_lps.utils.validation import (
+    XAS_MAX_ATOMS,
+    check_positive,
+    is_real,
+    positive_port,
+    validate_periodic,
+    validate_supercell_size,
+)
 from aiida_lps.workflows.launching import LaunchOnceMixin
 
 __all__ = ("XasWorkChain",)
 
 
-def _validate_positive(value: orm.Float, _) -> str | None:
-    return None if value.value > 0 else f"must be positive, got {value.value}"
+def _validate_inputs(inputs, _) -> str | None:
+    structure = inputs.get("structure")
+    if structure is None:
+        return None
+    message = validate_periodic(structure)
+    if message:
+        return message
+    width = inputs["supercell_min_width"].value if "supercell_min_width" in inputs else 10.0
+    max_atoms = inputs["max_atoms"].value if "max_atoms" in inputs else XAS_MAX_ATOMS
+    return validate_supercell_size(structure, width, max_atoms) if not check_positive("w", width) else None
+
+
+def _validate_grid(value: orm.Dict, _) -> str | None:
+    data = value.get_dict()
+    unknown = sorted(set(data) - {"step", "below", "above"})
+    if unknown:
+        return f"unknown grid keys {unknown}; allowed: ['above', 'below', 'step'] (eV)"
+    for name, top in (("step", 1.0), ("below", 1000.0), ("above", 1000.0)):
+        if name in data:
+            message = check_positive(f"grid.{name}", data[name], top)
+            if message:
+                return message + " (eV)"
+    if data.get("step", 0.05) < 1e-3:
+        return f"`grid.step` must be at least 0.001 eV, got {data['step']}"
+    return None
+
+
+def _validate_calibration(value: orm.Float, _) -> str | None:
+    return None if is_real(value.value) else f"`calibration_shift` must be a finite number (eV), got {value.value}"
 
 
 def _validate_sites(value: orm.List, _) -> str | None:
@@ -61,7 +97,7 @@ def _validate_broadening(value: orm.Dict, _) -> str | None:
     unknown = sorted(set(data) - allowed)
     if unknown:
         return f"unknown broadening keys {unknown}; allowed: {sorted(allowed)}"
-    negative = [k for k, v in data.items() if not isinstance(v, (int, float)) or v < 0]
+    negative = [k for k, v in data.items() if not is_real(v) or v < 0]
     return f"broadening values must be non-negative numbers (eV, a dimensionless): {negative}" if negative else None
 
 
@@ -121,20 +157,29 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             "supercell_min_width",
             valid_type=orm.Float,
             default=lambda: orm.Float(XAS_DEFAULTS["supercell_min_width"]),
-            validator=_validate_positive,
+            validator=positive_port("supercell_min_width", 100.0),
             help="Minimum distance between opposite faces of the supercell (Å).",
+        )
+        spec.input(
+            "max_atoms",
+            valid_type=orm.Int,
+            default=lambda: orm.Int(XAS_MAX_ATOMS),
+            validator=positive_port("max_atoms"),
+            help="Size guard of the core-hole supercell (atoms); raise it on purpose for larger cells.",
         )
         spec.input(
             "symprec",
             valid_type=orm.Float,
             default=lambda: orm.Float(XAS_DEFAULTS["symprec"]),
-            help="Symmetry tolerance (Å).",
+            validator=positive_port("symprec", 1.0),
+            help="Symmetry tolerance (Å), in (0, 1].",
         )
         spec.input(
             "angle_tolerance",
             valid_type=orm.Float,
             default=lambda: orm.Float(XAS_DEFAULTS["angle_tolerance"]),
-            help="Angle tolerance (°).",
+            validator=positive_port("angle_tolerance", 45.0),
+            help="Angle tolerance (°), in (0, 45].",
         )
         spec.input(
             "sites",
@@ -157,8 +202,21 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             validator=_validate_broadening,
             help="Gaussian FWHM (eV), Lorentzian Γ0 (eV) and slope a of Γ(E) = Γ0 + a·(E − E_cbm).",
         )
-        spec.input("grid", valid_type=orm.Dict, required=False, help="Common grid: step, below, above (eV).")
-        spec.input("calibration_shift", valid_type=orm.Float, required=False, help="Constant added to energies (eV).")
+        spec.input(
+            "grid",
+            valid_type=orm.Dict,
+            required=False,
+            validator=_validate_grid,
+            help="Common grid: step (>= 0.001), below, above (eV).",
+        )
+        spec.input(
+            "calibration_shift",
+            valid_type=orm.Float,
+            required=False,
+            validator=_validate_calibration,
+            help="Constant added to energies (eV).",
+        )
+        spec.inputs.validator = _validate_inputs
         spec.outline(
             cls.setup,
             cls.analyse_sites,
@@ -338,13 +396,14 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
                     ground_state=ground_state,
                     core_hole=self.ctx.core_hole,
                 )
+                node = self.launch_once(label if ground_state else f"xch_{label}", builder)
             except NoCoreLevelError as exception:
                 return self.exit_codes.ERROR_NO_CORE_LEVEL.format(
                     engine=engine.name, element=self.inputs.absorber.value, detail=str(exception)
                 )
-            except ValueError as exception:
+            except LAUNCH_ERRORS as exception:
+                self.report(f"{label}: the {engine.name} builder rejected the inputs: {exception}")
                 return self.exit_codes.ERROR_BUILDER.format(engine=engine.name, detail=str(exception))
-            node = self.launch_once(label if ground_state else f"xch_{label}", builder)
             self.report(f"{label}: launched {node.process_label}<{node.pk}>")
             self.to_context(**{f"run_{label}": node})
         return None
@@ -364,7 +423,7 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
                 if not node.is_finished_ok:
                     kind = engine.failure_kind(node)
                     raise (ScfNotConvergedError if kind == "scf_not_converged" else RuntimeError)(
-                        f"[{node.exit_status}] {node.exit_message}"
+                        describe_failure(node)
                     )
                 outputs = engine.normalise_xch(node, ground_state=ground_state)
             except ScfNotConvergedError as exception:

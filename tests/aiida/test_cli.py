@@ -10,7 +10,7 @@ from aiida_lps.cli import cli
 
 def test_setup_is_idempotent(aiida_profile_clean):
     runner = CliRunner()
-    first = runner.invoke(cli, ["setup", "--computer", "lps-local"])
+    first = runner.invoke(cli, ["setup", "--computer", "lps-local", "--create"])
     assert first.exit_code == 0, first.output
     assert "created computer 'lps-local'" in first.output and "created code 'lmp@lps-local'" in first.output
     second = runner.invoke(cli, ["setup", "--computer", "lps-local"])
@@ -23,6 +23,19 @@ def test_setup_is_idempotent(aiida_profile_clean):
     assert orm.load_code("gpaw@lps-local").filepath_executable.name == "gpaw"
     assert orm.load_code("python@lps-local").filepath_executable.name.startswith("python")
     assert "found code 'gpaw@lps-local'" in second.output
+
+
+def test_setup_refuses_a_typo_and_a_remote_computer(aiida_profile_clean):
+    runner = CliRunner()
+    typo = runner.invoke(cli, ["setup", "--computer", "lps-locl"])
+    assert typo.exit_code != 0 and "no computer 'lps-locl'" in typo.output and "--create" in typo.output
+    assert not orm.Computer.collection.find(filters={"label": "lps-locl"})
+    orm.Computer(
+        label="cluster", hostname="cluster.example", transport_type="core.ssh", scheduler_type="core.slurm", workdir="/"
+    ).store()
+    remote = runner.invoke(cli, ["setup", "--computer", "cluster"])
+    assert remote.exit_code != 0 and "core.ssh" in remote.output and "--register-local-executables" in remote.output
+    assert not orm.InstalledCode.collection.find()
 
 
 def test_entry_points_are_listed_by_verdi():

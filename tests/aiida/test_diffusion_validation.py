@@ -124,3 +124,78 @@ def test_potential_data_analytic_and_errors():
         InteratomicPotentialData(pair_style="lj/cut 5", pair_coeff=["* * 1 1"], elements=["Li"], cutoff=-1)
     with pytest.raises(ValueError, match="plain file name"):
         InteratomicPotentialData(pair_style="snap", pair_coeff=["* *"], elements=["Li"], cutoff=5, files={"../x": "1"})
+
+
+@pytest.mark.parametrize(
+    ("temperatures", "fragment"),
+    [([True, 600.0], "positive numbers"), ([1e9, 600.0], "at most"), ([700.0, 700.001], "too close")],
+)
+def test_nonsense_temperatures(lammps_code, argon_structure, argon_potential, temperatures, fragment):
+    builder = _builder(lammps_code, argon_structure(1), argon_potential)
+    with pytest.raises(ValueError, match=fragment):
+        builder.temperatures = orm.List(list(temperatures))
+
+
+@pytest.mark.parametrize("target", [-300.0, 0.0, float("nan"), 1e7])
+def test_bad_target_temperature_is_rejected_before_md(lammps_code, argon_structure, argon_potential, target):
+    builder = _builder(lammps_code, argon_structure(1), argon_potential)
+    with pytest.raises(ValueError, match="target_temperature"):
+        builder.target_temperature = orm.Float(target)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"parameters": {"seed": 0}}, "seed"),
+        ({"parameters": {"seed": 2.5}}, "seed"),
+        ({"parameters": {"production_steps": 200, "dump_interval": 10}}, "frames"),
+        ({"analysis": {"window": [0.5, 0.1]}}, "window"),
+        ({"analysis": {"trajectory_stride": 2.5}}, "trajectory_stride"),
+        ({"analysis": {"n_blocks": True}}, "n_blocks"),
+        ({"analysis": {"regions": {"axis": 2, "boundaries": [[0.0, 0.6], [0.5, 1.0]]}}}, "overlap"),
+        ({"supercell_min_width": 300.0}, "atoms"),
+    ],
+)
+def test_rejected_before_anything_runs(lammps_code, argon_structure, argon_potential, overrides, fragment):
+    try:
+        message = _validation_message(_builder(lammps_code, argon_structure(1), argon_potential, **overrides))
+    except ValueError as exception:  # a port validator fires when the builder is filled
+        message = str(exception)
+    assert fragment in message
+
+
+def test_partial_pbc_is_rejected(lammps_code, argon_structure, argon_potential):
+    structure = argon_structure(1).clone()
+    structure.pbc = (True, True, False)
+    message = _validation_message(_builder(lammps_code, structure, argon_potential))
+    assert "pbc=(True, True, False)" in message
+
+
+def test_size_guard_can_be_raised(lammps_code, argon_structure, argon_potential):
+    builder = _builder(lammps_code, argon_structure(1), argon_potential, supercell_min_width=120.0)
+    assert "above the guard" in _validation_message(builder)
+    builder.max_atoms = orm.Int(10**6)
+    assert _validation_message(builder) == ""
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"files": {"pot.snapcoeff": "/some/path/pot.snapcoeff"}}, TypeError, "pathlib.Path"),
+        ({"elements": "LiPS"}, TypeError, "list of strings"),
+        ({"elements": ["Li", "Xx"]}, ValueError, "not element symbols"),
+        ({"pair_coeff": "* * pot.snapcoeff pot.snapparam {elements}"}, TypeError, "list of strings"),
+        ({"files": {}}, ValueError, "not in `files`"),
+        ({"cutoff": True}, TypeError, "cutoff"),
+    ],
+)
+def test_potential_data_refuses_silent_coercions(kwargs, error, fragment):
+    arguments = {
+        "pair_style": "snap",
+        "pair_coeff": ["* * pot.snapcoeff pot.snapparam {elements}"],
+        "elements": ["Li", "P", "S"],
+        "cutoff": 5.0,
+        "files": {"pot.snapcoeff": b"# coefficients\n", "pot.snapparam": "rcutfac 4.5\n"},
+    }
+    with pytest.raises(error, match=fragment):
+        InteratomicPotentialData(**{**arguments, **kwargs})

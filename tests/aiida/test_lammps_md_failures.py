@@ -67,17 +67,15 @@ def test_malformed_potential_file(lammps_code, argon_structure):
     assert node.exit_status == LammpsMDCalculation.exit_codes.ERROR_POTENTIAL.status, node.exit_message
 
 
-@pytest.mark.lammps
-def test_missing_potential_file(lammps_code, argon_structure):
-    """A pair_coeff that names a file the potential does not carry: ERROR_POTENTIAL."""
-    potential = InteratomicPotentialData(
-        pair_style="snap",
-        pair_coeff=["* * missing.snapcoeff missing.snapparam {elements}"],
-        elements=["Ar"],
-        cutoff=5.0,
-    )
-    _, node = run_get_node(LammpsMDCalculation, **_inputs(lammps_code, argon_structure(2), potential))
-    assert node.exit_status == LammpsMDCalculation.exit_codes.ERROR_POTENTIAL.status, node.exit_message
+def test_missing_potential_file():
+    """A pair_coeff that names a file the potential does not carry is refused when the potential is made."""
+    with pytest.raises(ValueError, match=r"names file\(s\) \['missing.snapcoeff', 'missing.snapparam'\]"):
+        InteratomicPotentialData(
+            pair_style="snap",
+            pair_coeff=["* * missing.snapcoeff missing.snapparam {elements}"],
+            elements=["Ar"],
+            cutoff=5.0,
+        )
 
 
 @pytest.mark.lammps
@@ -120,9 +118,10 @@ def test_fatal_failure_is_not_retried(lammps_code, argon_structure):
     """A rejected potential ends the work chain at once (ERROR_KNOWN_UNRECOVERABLE_FAILURE), with one LAMMPS run."""
     potential = InteratomicPotentialData(
         pair_style="snap",
-        pair_coeff=["* * missing.snapcoeff missing.snapparam {elements}"],
+        pair_coeff=["* * bad.snapcoeff bad.snapparam {elements}"],
         elements=["Ar"],
         cutoff=5.0,
+        files={"bad.snapcoeff": "this is not a SNAP file\n", "bad.snapparam": "rcutfac 4.0\ntwojmax 6\n"},
     )
     _, node = run_get_node(LammpsMDBaseWorkChain, lammps=_inputs(lammps_code, argon_structure(2), potential))
     assert node.exit_status == LammpsMDBaseWorkChain.exit_codes.ERROR_KNOWN_UNRECOVERABLE_FAILURE.status

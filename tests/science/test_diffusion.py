@@ -189,7 +189,7 @@ def test_region_diffusion_two_slabs():
         masses,
         "Li",
         axis=2,
-        boundaries=[(0.95, 0.05), (0.0, 0.5), (0.5, 1.0)],
+        boundaries=[(0.95, 0.05), (0.05, 0.5), (0.5, 0.95)],
         drift=["S"],
         n_blocks=10,
     )
@@ -200,3 +200,10 @@ def test_region_diffusion_two_slabs():
         assert region["D"] == pytest.approx(d_true, rel=0.12)
         assert abs(region["D"] - d_true) < 4 * region["D_stderr"]
     json.dumps(regions, allow_nan=False)
+
+
+@pytest.mark.parametrize("boundaries", [[(0.0, 0.5), (0.4, 1.0)], [(0.9, 0.1), (0.0, 0.5)], [(0.2, 0.2)]])
+def test_region_diffusion_rejects_overlapping_or_empty_regions(boundaries):
+    pos = random_walk(4, 100, [1e-5] * 3, seed=1)
+    with pytest.raises(ValueError, match="overlap|distinct"):
+        region_diffusion(pos, np.eye(3) * 10.0, DT_PS, ["Li"] * 4, [6.94] * 4, "Li", axis=2, boundaries=boundaries)

@@ -62,3 +62,16 @@ def test_import_supercell_is_idempotent(aiida_profile_clean):
     unit = orm.load_node(_pk(other.output))
     assert unit.pk != node.pk and len(unit.sites) == 12 and unit.label == "unit cell"
     assert orm.QueryBuilder().append(orm.StructureData).count() == 2
+
+
+def test_import_refuses_a_huge_supercell_unless_asked(aiida_profile_clean):
+    from aiida import orm
+
+    runner = CliRunner()
+    huge = runner.invoke(cli, ["structures", "import", "Li2S", "--supercell", "40", "40", "40"])
+    assert huge.exit_code != 0 and "above the guard of 20000" in huge.output
+    assert not orm.StructureData.collection.find()
+    bigger = runner.invoke(
+        cli, ["structures", "import", "Li2S", "--supercell", "10", "10", "10", "--max-atoms", "20000"]
+    )
+    assert bigger.exit_code == 0, bigger.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 from collections.abc import Sequence
 
 import ase
@@ -28,6 +29,7 @@ FINAL_DATA_FILENAME = "final.data"
 LOG_FILENAME = "log.lammps"
 RESTART_PATTERN = "restart.*"  # `restart N restart.*` writes restart.<step>; `read_restart restart.*` reads the latest
 ENSEMBLES = ("nvt", "npt")
+MAX_TEMPERATURE_K = 1.0e4  # above this no solid electrolyte exists; guards typos such as 7e5 for 700
 COUPLINGS = ("iso", "aniso", "tri")
 
 
@@ -77,7 +79,23 @@ class MDSettings:
         return self.dump_interval * self.timestep_fs * 1e-3
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first invalid setting."""
+        """Raise ``ValueError`` naming the first invalid setting (``bool`` is not a number here)."""
+        for name in (
+            "temperature", "timestep_fs", "thermostat_damping", "barostat_damping", "pressure_bar",
+            "initial_temperature", "equilibration_steps", "production_steps", "dump_interval", "thermo_interval",
+            "seed",
+        ):  # fmt: skip
+            value = getattr(self, name)
+            if value is None and name == "initial_temperature":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        for name in ("temperature", "initial_temperature"):
+            value = getattr(self, name)
+            if value is not None and value > MAX_TEMPERATURE_K:
+                raise ValueError(f"{name} {value:g} K is above {MAX_TEMPERATURE_K:g} K: not a solid-state MD")
+        if int(self.seed) != self.seed or not 1 <= self.seed < 2**31:
+            raise ValueError(f"seed must be an integer in [1, 2**31 - 1] (LAMMPS velocity seed), got {self.seed!r}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive (K), got {self.temperature}")
         if self.initial_temperature is not None and not self.initial_temperature > 0:
@@ -90,7 +108,7 @@ class MDSettings:
                 raise ValueError(f"{name} must be a non-negative integer (positive except equilibration), got {value}")
         for name in ("ensemble", "equilibration_ensemble"):
             value = getattr(self, name)
-            if value is not None and value not in ENSEMBLES:
+            if (value is not None or name == "ensemble") and value not in ENSEMBLES:
                 raise ValueError(f"{name} must be one of {ENSEMBLES}, got {value!r}")
         if self.npt_coupling not in COUPLINGS:
             raise ValueError(f"npt_coupling must be one of {COUPLINGS}, got {self.npt_coupling!r}")
