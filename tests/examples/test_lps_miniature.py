@@ -23,7 +23,7 @@ def miniature():
 
 def test_defaults(miniature):
     args = miniature.parse_args([])
-    assert args.temperatures == [800.0, 1000.0, 1200.0]
+    assert args.temperatures == [600.0, 800.0, 1000.0]
     assert args.metadata == SCRIPT.with_suffix(".yaml")
     assert args.population == 8 and args.generations == 3 and not args.no_hull
 
