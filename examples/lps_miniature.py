@@ -155,12 +155,12 @@ def main(argv: list[str] | None = None) -> None:
     stages = Stages()
     tops: list = []
 
-    def launch(builder):
+    def launch(builder, required: bool = True):
         results, node = run_get_node(builder)
         group.add_nodes(node)
         tops.append(node)
         print(f"{node.process_label}<{node.pk}>: exit status {node.exit_status} {node.exit_message or ''}", flush=True)
-        if not node.is_finished_ok:
+        if not node.is_finished_ok and required:
             raise SystemExit(f"{node.process_label}<{node.pk}> failed: `verdi process report {node.pk}`")
         return results, node
 
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         ga, ga_node = launch(builder)
         ga_energies = ga["candidate_energies"].get_array("mlip")
-        hull = None
+        hull, hull_note = None, "hull skipped (--no-hull)"
         if not args.no_hull:
             relax = GeneticSamplingWorkChain.get_protocol_inputs("fast")["relax"]
             references = {"Li2S": li2s, "P4S10": None, "beta_Li3PS4": beta}
@@ -253,8 +253,13 @@ def main(argv: list[str] | None = None) -> None:
             for name, structure in references.items():
                 none = orm.ArrayData()
                 none.set_array("sites", np.zeros((1, 0), dtype=int))  # relax the structure itself
-                _, node = launch(_relax_builder(BatchRelaxCalculation, lmp, structure, none, potential, relax, name))
-                relaxed[name] = (node.outputs.relaxed.c0, pick_energy(node.outputs.energies, orm.Int(0)))
+                job = _relax_builder(BatchRelaxCalculation, lmp, structure, none, potential, relax, name)
+                _, node = launch(job, required=False)
+                if node.is_finished_ok and "c0" in node.outputs.relaxed:
+                    relaxed[name] = (node.outputs.relaxed.c0, pick_energy(node.outputs.energies, orm.Int(0)))
+        if not args.no_hull and len(relaxed) < len(references):
+            hull_note = f"hull skipped: the relaxation of {sorted(set(references) - set(relaxed))} failed"
+        elif not args.no_hull:
             refs = {
                 "li2s_structure": relaxed["Li2S"][0],
                 "li2s_energy": relaxed["Li2S"][1],
@@ -272,7 +277,10 @@ def main(argv: list[str] | None = None) -> None:
             hull_results, hull_node = run_get_node(convex_hull, **entries)
             group.add_nodes(hull_node)
             tops.append(hull_node)
-            hull = hull_results["result"].get_dict()
+            if hull_node.is_finished_ok:
+                hull = hull_results["result"].get_dict()
+            else:
+                hull_note = f"hull failed: {hull_node.exit_message}"
 
     # 5. export -----------------------------------------------------------------------------------------------------
     record = args.output / "record"
@@ -315,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         print("    (the potential has seen only beta-Li3PS4: Li2S and P4S10 energies are extrapolations)")
     else:
-        print("    hull skipped (--no-hull)")
+        print(f"    {hull_note}")
     if exported is not None:
         print(f"[5] record {exported.folder.resolve()} ({exported.size_bytes / 1e6:.1f} MB); plots and tables in")
         for kind, files in sorted(exported.processed.items()):
