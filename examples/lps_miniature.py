@@ -183,7 +183,9 @@ def main(argv: list[str] | None = None) -> None:
             overrides={
                 "max_iterations": 1,
                 "max_labels_per_iteration": args.labels,
-                "gamma_break_schedule": [5.0],
+                # the ideal crystal already has γ ≈ 9.4 against the shipped MD frames: a γ_break of 5 stops the
+                # exploration at its first step with nothing selected (measured), 15 lets it sample
+                "gamma_break_schedule": [15.0],
                 "fitting": {"grid": POD_GRID, "ridge": 1.0e-3},
                 "exploration": {"temperatures": [800.0], "strains": [0.0], "steps": args.explore_steps},
                 "dft": {"protocol": "fast", "overrides": LABEL_DFT},
