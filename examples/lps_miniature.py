@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[5] record {exported.folder.resolve()} ({exported.size_bytes / 1e6:.1f} MB); plots and tables in")
         for kind, files in sorted(exported.processed.items()):
             plots = [f for f in files if f.endswith(".png")]
-            print(f"    {kind}: {', '.join(plots) if plots else len(files)} file(s)")
+            print(f"    {kind}: {', '.join(plots) if plots else f'{len(files)} file(s)'}")
     print(f"provenance: verdi node graph generate {potential.pk}   (the potential: AL → diffusion, GA, hull)")
     print(f"            verdi node graph generate {li2s.pk}   (Li2S: XAS and the hull reference)")
     print("time per stage: " + ", ".join(f"{k.split(' ')[0]} {v:.0f} s" for k, v in stages.times.items()))
