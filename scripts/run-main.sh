@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up everything on a fresh machine and run the main job: a short lps.diffusion run on an embedded
+# Set up everything on a fresh machine and run the main job (examples/lps_miniature.py: active learning, diffusion,
+# XAS, genetic sampling, export; about 15 minutes on 2 cores) on an embedded
 # core.sqlite_dos profile (created if missing, no broker needed). Extra arguments go to the example script.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,4 +14,4 @@ if ! verdi profile show "$profile" >/dev/null 2>&1; then
 fi
 verdi profile set-default "$profile" >/dev/null
 aiida-lps setup
-python examples/diffusion_lj_argon.py "$@"
+python examples/lps_miniature.py "$@"
