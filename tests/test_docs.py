@@ -22,7 +22,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"^<!--\s*not-tested:\s*(?P<reason>.*?)\s*-->\s*$")
 FENCE = re.compile(r"^```(?P<lang>\S*)")
-MAX_UNTESTED = 20
+MAX_UNTESTED = 23  # each marked block names why it cannot run here; keep the list short
 
 
 @dataclasses.dataclass

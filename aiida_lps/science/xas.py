@@ -388,6 +388,11 @@ def common_grid(onsets: Iterable[float], step: float, below: float, above: float
         raise ValueError(f"step, below and above must be positive, got {step}, {below}, {above}")
     if max(abs(x) for x in onsets) > 1e6:
         raise ValueError(f"onsets {onsets} eV are not energies of a K edge (|E| > 1e6 eV)")
+    points = (max(onsets) + above - min(onsets) + below) / step  # in floating point first: may be huge or inf
+    if not points <= MAX_GRID_POINTS:
+        raise ValueError(
+            f"the grid would have {points:.3g} points (> {MAX_GRID_POINTS}): raise `step` or narrow below/above"
+        )
     start = math.floor((min(onsets) - below) / step) * step
     stop = max(onsets) + above
     n = int(math.ceil((stop - start) / step)) + 1

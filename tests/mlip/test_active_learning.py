@@ -179,7 +179,7 @@ def test_given_set_with_foreign_elements_is_refused(reference_structure, aiida_l
 
     code = orm.InstalledCode(computer=aiida_localhost, filepath_executable="/bin/true")
     builder = ActiveLearningWorkChain.get_builder_from_protocol(
-        {"Li2S": reference_structure("Li2S", primitive=True)}, code, code, code, protocol="fast"
+        code, code, code, {"Li2S": reference_structure("Li2S", primitive=True)}, protocol="fast"
     )
     nacl = bulk("NaCl", "rocksalt", a=5.6)
     builder.training_set = TrainingSetData([atoms_with_labels(nacl, -1.0, np.zeros((2, 3)))])

@@ -55,7 +55,7 @@ def test_arrhenius_fit_and_extrapolation(temperatures, values, errors, target):
 def test_xas_broadening(energy, intensity, fwhm):
     grid = np.linspace(-5.0, 5.0, 41)
     try:
-        result = xas.broaden(energy, intensity, grid, gaussian_fwhm=fwhm)
+        result = xas.broaden(energy, intensity, grid, gaussian_fwhm=fwhm, lorentzian_fwhm0=0.59)
     except ValueError as exception:
         assert str(exception)
         return

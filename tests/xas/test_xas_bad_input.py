@@ -57,8 +57,9 @@ def test_decreasing_energy_axis_gives_the_same_spectrum():
     energy = np.linspace(0.0, 10.0, 101)
     mu = np.exp(-((energy - 4.0) ** 2))
     grid = np.linspace(-5.0, 20.0, 251)
-    forward = xas.broaden(energy, mu, grid)
-    backward = xas.broaden(energy[::-1], mu[::-1], grid)
+    widths = {"gaussian_fwhm": 0.5, "lorentzian_fwhm0": 0.59}
+    forward = xas.broaden(energy, mu, grid, **widths)
+    backward = xas.broaden(energy[::-1], mu[::-1], grid, **widths)
     assert forward.sum() > 0
     np.testing.assert_allclose(backward, forward, rtol=1e-12, atol=1e-15)
 
@@ -66,7 +67,7 @@ def test_decreasing_energy_axis_gives_the_same_spectrum():
 def test_nan_spectra_and_absurd_grids_are_rejected():
     grid = np.linspace(0.0, 5.0, 51)
     with pytest.raises(ValueError, match="NaN"):
-        xas.broaden(np.linspace(0, 1, 5), np.array([0.0, np.nan, 1.0, 1.0, 0.0]), grid)
+        xas.broaden(np.linspace(0, 1, 5), np.array([0.0, np.nan, 1.0, 1.0, 0.0]), grid, 0.5, 0.59)
     with pytest.raises(ValueError, match="NaN"):
         xas.weighted_average([np.array([1.0, np.nan])], [1])
     with pytest.raises(ValueError, match="points"):
