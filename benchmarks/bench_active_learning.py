@@ -34,9 +34,11 @@ from benchlib import md_speed
 from aiida_lps.engines.lammps.inputs import write_data_file
 from aiida_lps.engines.lammps.library import load_lammps
 from aiida_lps.engines.lammps.mlip.snap import SnapDescriptorCalculator, SnapSettings, write_potential
+from aiida_lps.engines.lammps.potential import render_pair_lines
 from aiida_lps.science.mlip.linear import FitWeights, fit, metrics
 from aiida_lps.science.mlip.maxvol import build_active_set, select_add
 from aiida_lps.testing.lammps_labels import lammps_labels_many
+from aiida_lps.testing.toy_potentials import lps_buck_morse_arguments
 
 ELEMENTS = ["Li", "P", "S"]
 POOL_CONDITIONS = {"temperatures": (300.0, 600.0, 900.0, 1200.0), "strains": (-0.05, 0.0, 0.05), "seed": 100}
@@ -45,20 +47,10 @@ ACTIVE_BUDGETS = (4, 8, 12, 16, 24, 32, 48)
 RANDOM_BUDGETS = (4, 8, 12, 16, 24, 32, 48, 64, 96)
 HEADLINE_BUDGET = 48
 
-TEACHER = [
-    "pair_style hybrid/overlay buck 6.0 morse 6.0",
-    "pair_coeff * * buck 0.0 1.0 0.0",
-    "pair_coeff 1 1 buck 400.0 0.30 0.0",
-    "pair_coeff 1 2 buck 600.0 0.30 0.0",
-    "pair_coeff 1 3 buck 1200.0 0.32 0.0",
-    "pair_coeff 2 2 buck 800.0 0.30 0.0",
-    "pair_coeff 2 3 buck 1500.0 0.25 0.0",
-    "pair_coeff 3 3 buck 1500.0 0.33 0.0",
-    "pair_coeff * * morse 0.0 1.0 3.0",
-    "pair_coeff 2 3 morse 3.0 1.9 2.05",
-    "pair_coeff 1 3 morse 0.25 1.4 2.45",
-    "pair_coeff 3 3 morse 0.02 1.2 3.6",
-]
+#: The teacher's LAMMPS pair lines: the toy Buckingham + Morse Li-P-S potential of ``aiida_lps.testing.toy_potentials``
+#: (one definition for the tests, the GA and the benchmarks), with Li, P, S as types 1, 2, 3.
+_TOY = lps_buck_morse_arguments()
+TEACHER = render_pair_lines(_TOY["pair_style"], _TOY["pair_coeff"], ELEMENTS, ELEMENTS)
 
 
 def teacher_md(atoms, temperature: float, frames: int, interval: int, seed: int, workdir: pathlib.Path):

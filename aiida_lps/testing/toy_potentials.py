@@ -1,8 +1,8 @@
 """A cheap Li–P–S pair potential (Buckingham repulsion + Morse bonds) for tests and benchmarks of LAMMPS workflows.
 
 Not fitted to anything: P–S and Li–S Morse wells give PS4-like and Li–S contacts near the crystal distances, so
-relaxations and GA searches behave sensibly in seconds. Same parameters as the teacher of
-``benchmarks/bench_active_learning.py``, written as ``lps.potential`` templates.
+relaxations and GA searches behave sensibly in seconds. Also the teacher of ``benchmarks/bench_active_learning.py``
+(its pair lines are rendered from these templates).
 """
 
 from __future__ import annotations
