@@ -49,7 +49,8 @@ class GammaExplorationCalculation(CalcJob):
 
     The parser keeps the frames with γ_select < max γ ≤ γ_break as candidates (with their per-atom descriptor rows,
     so that batch MaxVol selection needs no recomputation); frames past γ_break or after a crash are dropped, the
-    earlier ones are kept.
+    earlier ones are kept. A run that breaks before any frame lies between γ_select and γ_break (e.g. its start
+    structure is already past γ_break) keeps the break frame as its one candidate.
     """
 
     _INPUT = "input.in"

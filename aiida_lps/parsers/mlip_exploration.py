@@ -53,6 +53,10 @@ class GammaExplorationParser(Parser):
         bad = np.nonzero(~finite | (gamma_max > params["gamma_break"]))[0]
         usable = np.arange(bad[0] if bad.size else len(gamma_max))
         candidates = usable[gamma_max[usable] > params["gamma_select"]]
+        if not len(candidates) and bad.size and finite[bad[0]]:
+            # the run left the domain before any frame between γ_select and γ_break (e.g. the start structure is
+            # already past γ_break): the break frame itself is the candidate, so a halted run is never "nothing new"
+            candidates = bad[:1]
         halted = "Fix halt condition" in log
         results = {
             "n_frames": int(len(gamma_max)),
