@@ -58,7 +58,7 @@ KMESH = (3, 2, 1)  # Γ-centred
 DFT_PROTOCOL = "fast"
 TEMPERATURES = (700.0, 900.0, 1200.0, 1500.0)  # K, seed 001's AIMD temperatures
 STRAINS = (-0.03, 0.01, 0.05)  # isotropic
-GAMMA_BREAK_SCHEDULE = (10.0, 5.0, 2.0)  # per campaign iteration; the last value repeats
+GAMMA_BREAK_SCHEDULE = (10.0, 5.0)  # per campaign iteration; the last value repeats (2 halted every run at step 0)
 # first invocation: positions of these (temperature, strain) frames of the cheap data set, one each
 INITIAL_CONDITIONS = ((300.0, 0.0), (600.0, 0.0), (900.0, -0.05), (900.0, 0.0), (900.0, 0.05), (1200.0, -0.05))
 INITIAL_CONDITIONS += ((1200.0, 0.0), (1200.0, 0.05))

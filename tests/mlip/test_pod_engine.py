@@ -233,6 +233,23 @@ def test_train_and_explore_calcjobs_with_a_pod_winner(python_code, lammps_code, 
     assert summary["n_frames"] == 5 and summary["lammps_error"] is None
     assert np.isfinite(summary["max_gamma"]) and summary["max_gamma"] > 0
 
+    # γ_break below the start structure's γ: the run halts before any frame lies between γ_select and γ_break, and
+    # the break frame is kept as the one candidate (a halted run must never look like "nothing new to label")
+    start_gamma = summary["gamma_max_per_frame"][0]
+    tight = {**explore, "gamma_break": 0.5 * start_gamma, "gamma_select": 0.25 * start_gamma}
+    results, node = run_get_node(
+        GammaExplorationCalculation,
+        code=lammps_code,
+        structure=orm.StructureData(ase=_cell(7, rattle=0.05)),
+        potential=potential,
+        active_set=active,
+        parameters=orm.Dict(tight),
+    )
+    assert node.is_finished_ok, node.exit_message
+    halted = results["results"].get_dict()
+    assert halted["halted_at_gamma_break"] and halted["n_usable_frames"] == 0
+    assert halted["n_candidates"] == 1 and results["candidates"].get_array("gamma_max")[0] > tight["gamma_break"]
+
     # the same potential node runs in lps.lammps.md, the MD CalcJob of lps.diffusion (cold and short: the teacher's
     # random coefficients make no physical potential)
     from aiida.plugins import CalculationFactory
