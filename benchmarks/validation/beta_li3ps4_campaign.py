@@ -307,9 +307,13 @@ def initial_structures(frames: list, n_initial: int) -> dict:
     return structures
 
 
-def test_frames(potential, count: int, n_test: int, iteration: int, args) -> list:
-    """``count`` held-out frames: NVT MD of the 32-atom cell with ``potential`` at the next production temperatures,
-    the final frame of each run labelled by ``lps.dft``."""
+def test_frames(potential, count: int, n_test: int, iteration: int, args, subset: str = "test") -> list:
+    """``count`` frames of ``subset``: NVT MD of the 32-atom cell with ``potential`` at the next production
+    temperatures, the final frame of each run labelled by ``lps.dft``.
+
+    ``subset="test"``: held-out frames (never fitted). ``subset="train"``: once the γ-monitored exploration selects
+    nothing (converged), training frames drawn the same way (other seeds), so the data follow the MD distribution on
+    which the held-out errors are measured."""
     from aiida import orm
     from aiida.engine import run_get_node
     from pymatgen.io.ase import AseAtomsAdaptor
@@ -327,18 +331,18 @@ def test_frames(potential, count: int, n_test: int, iteration: int, args) -> lis
             "equilibration_steps": 2000,
             "production_steps": 3000,
             "dump_interval": 50,
-            "seed": 4242 + index,
+            "seed": (4242 if subset == "test" else 90001) + index,
         }
         builder = LammpsMDBaseWorkChain.get_builder()
-        builder.md.code = orm.load_code("lmp@localhost")
-        builder.md.structure = cell
-        builder.md.potential = potential
-        builder.md.parameters = orm.Dict(settings)
+        builder.lammps.code = orm.load_code("lmp@localhost")
+        builder.lammps.structure = cell
+        builder.lammps.potential = potential
+        builder.lammps.parameters = orm.Dict(settings)
         _, md = run_get_node(builder)
         if not md.is_finished_ok or "structure" not in md.outputs:
             print(f"test MD at {temperature} K failed [{md.exit_status}] {md.exit_message}: no test frame", flush=True)
             continue
-        record = {"subset": "test", "origin": "md", "iteration": iteration, "temperature": temperature}
+        record = {"subset": subset, "origin": "md", "iteration": iteration, "temperature": temperature}
         record.update(strain=0.0, md_workchain=md.uuid, md_time_ps=5.0)
         structure = _tagged_structure(md.outputs.structure.get_ase(), record)
         _, dft = run_get_node(
@@ -445,6 +449,11 @@ def invocation(args) -> dict:
         if len(test) < args.test_size:
             count = min(args.test_per_invocation, args.test_size - len(test))
             summary["test_labels"] = test_frames(results["potential"], count, len(test), offset + last, args)
+        if metrics["converged"] and args.train_md:
+            n_md = sum(f.info.get("origin") == "md" for f in train)
+            summary["train_md_labels"] = test_frames(
+                results["potential"], args.train_md, n_md, offset + last, args, subset="train"
+            )
     else:
         summary["exit_message"] = node.exit_message
     summary["harvested_after"] = harvest(args.ecut, args.kmesh)
@@ -473,6 +482,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5000, help="exploration MD steps (1 fs) per condition")
     parser.add_argument("--test-size", type=int, default=16, help="held-out MD frames wanted in all")
     parser.add_argument("--test-per-invocation", type=int, default=2)
+    parser.add_argument(
+        "--train-md", type=int, default=6, help="MD training frames per invocation once the exploration converged"
+    )
     parser.add_argument("--ecut", type=float, default=ECUT, help="plane-wave cut-off (eV)")
     parser.add_argument("--kmesh", type=int, nargs=3, default=KMESH, help="Γ-centred k-mesh")
     parser.add_argument("--initial", type=int, default=len(INITIAL_CONDITIONS), help="initial frames (first run)")
