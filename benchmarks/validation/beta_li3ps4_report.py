@@ -110,7 +110,10 @@ def refit(frames: list) -> tuple[dict, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-fit", action="store_true", help="inventory and cost only")
+    parser.add_argument("--output", type=pathlib.Path, default=DATA, help="folder of the report JSON and the plot")
     args = parser.parse_args()
+    args.output.mkdir(parents=True, exist_ok=True)
+    report_path, plot_path = args.output / REPORT.name, args.output / PARITY_PLOT.name
     sys.path.insert(0, str(HERE.parent))
     from benchlib import one_thread
 
@@ -181,10 +184,10 @@ def main() -> None:
         if parity:
             from aiida_lps.plotting_mlip import plot_parity
 
-            plot_parity(parity, PARITY_PLOT, prefix="test")
-            print(f"parity plot: {PARITY_PLOT.relative_to(HERE.parents[1])}")
-    REPORT.write_text(json.dumps(report, indent=1, default=float) + "\n")
-    print(f"figures: {REPORT.relative_to(HERE.parents[1])}")
+            plot_parity(parity, plot_path, prefix="test")
+            print(f"parity plot: {plot_path}")
+    report_path.write_text(json.dumps(report, indent=1, default=float) + "\n")
+    print(f"figures: {report_path}")
 
 
 if __name__ == "__main__":
