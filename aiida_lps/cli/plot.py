@@ -133,6 +133,7 @@ def write_plots(node, output: pathlib.Path, fmt: str = "png") -> list[pathlib.Pa
 )  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(("png", "pdf", "svg")), default="png", show_default=True)
 def plot(process, output: pathlib.Path, fmt: str):
-    """Write the plots of workflow PROCESS: MSD + Arrhenius, XAS spectra, parity + learning curve, GA history, hull, phase diagram."""
+    """Write the plots of workflow PROCESS: MSD + Arrhenius, XAS spectra, parity + learning curve, GA history, hull,
+    phase diagram (composition scan)."""
     for path in write_plots(process, output, fmt):
         click.echo(f"wrote {path}")

@@ -104,6 +104,9 @@ def _validate_inputs(inputs, _) -> str | None:
     parents = dict(inputs.get("parents", {}))
     if not parents:
         return "no parents: give at least one parent crystal in `parents`"
+    clash = sorted(set(parents) & set(END_MEMBERS))
+    if clash:
+        return f"parent label(s) {clash} are the end members' labels: name the parent otherwise (e.g. `Li2S_parent`)"
     references = dict(inputs.get("references", {}))
     for name, structure in {**parents, **references}.items():
         message = validate_periodic(structure, name)
@@ -303,7 +306,8 @@ class PhaseDiagramWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             if crystal["known"]:
                 continue
             label = f"relax_{name}"
-            futures[label] = self.launch_once(label, *self._relaxation(name))
+            process, inputs = self._relaxation(name)
+            futures[label] = self.launch_once(label, process, **inputs)
         n_relax = sum(1 for c in self.ctx.crystals.values() if not c["known"])
         self.report(
             f"launched {len(self.ctx.jobs)} genetic sampling(s) and {n_relax} crystal relaxation(s) "

@@ -93,6 +93,7 @@ def test_bad_input_is_rejected_before_anything_runs(aiida_profile_clean, lammps_
         (lambda: build([{"parent": beta, "n_li2s": 1}], known_energies={"LiPS3": -1.0}), "known_energies"),
         (lambda: build([{"parent": beta, "n_li2s": 1}], hull_energies="dft"), "needs the DFT engine"),
         (lambda: build([{"parent": "Li48P16S61", "n_li2s": 1}], parents=["Li48P16S61"]), "not on the Li2S–P2S5 line"),
+        (lambda: build([{"parent": "Li2S", "n_li2s": 1}], parents=["Li2S"]), "end members' labels"),
     ]
     for make, message in cases:
         with pytest.raises(ValueError, match=message):
@@ -108,3 +109,58 @@ def test_bad_input_is_rejected_before_anything_runs(aiida_profile_clean, lammps_
     with pytest.raises(ValueError, match="unknown packaged|not found|Unknown|unknown"):
         build([{"parent": "beta_Li3PS4", "n_li2s": 1}], parents=["beta-Li3PS5"])
     assert orm.QueryBuilder().append(orm.ProcessNode).count() == 0
+
+
+@pytest.mark.gpaw
+@pytest.mark.lammps
+def test_dft_hull_with_gpaw(aiida_profile_clean, lammps_code, gpaw_code, toy_potential, reference_structure):
+    """``hull_energies="dft"``: Li2S, P2S5, the parent and the one GA candidate all relaxed by GPAW (tiny settings).
+
+    Parent: the 3-atom Li2S primitive cell, 2×1×1 minus one Li2S unit (one 3-atom candidate, as in the genetic
+    work chain's GPAW test); the Li2S reference is the same cell, so the parent's formation energy is 0.
+    """
+    li2s = reference_structure("Li2S", primitive=True)
+    tiny = {
+        "calculator": {"mode": {"name": "pw", "ecut": 200}},
+        "kpoint_spacing": 1.0,
+        "relax": {"fmax": 2.0, "steps": 8},
+    }
+    overrides = {
+        "genetic": {
+            "ga": {"population_size": 2, "n_elite": 1, "max_generations": 1, "n_refine": 0},
+            "n_candidates": 1,
+            "dft": {"overrides": tiny},
+        }
+    }
+    builder = PhaseDiagramWorkChain.get_builder_from_protocol(
+        lammps_code,
+        {"antifluorite": li2s},
+        "fast",
+        overrides,
+        potential=toy_potential,
+        compositions=[{"parent": "antifluorite", "supercell": [2, 1, 1], "n_li2s": 1}],
+        dft_code=gpaw_code,
+        references={"Li2S": li2s},
+    )
+    assert builder.hull_energies.value == "dft"
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    crystals = [n for n in node.called if n.process_label == "DftWorkChain"]
+    assert sorted(n.inputs.structure.get_formula() for n in crystals) == ["Li2S", "Li2S", "P8S20"]
+    assert all(n.is_finished_ok and n.inputs.task.value == "relax" for n in crystals)
+    diagram = results["phase_diagram"].get_dict()
+    entries = diagram["entries"]
+    assert diagram["hull_energies"] == "dft" and sorted(entries) == sorted(
+        ["Li2S", "P2S5", "antifluorite", "antifluorite_2x1x1_1Li2S_0P2S5_c0"]
+    )
+    (ga,) = [n for n in node.called if n.process_label == "GeneticSamplingWorkChain"]
+    dft_energy = ga.outputs.candidate_energies.get_array("dft")[0]
+    assert np.isfinite(dft_energy)
+    assert entries["antifluorite_2x1x1_1Li2S_0P2S5_c0"]["total_energy"] == pytest.approx(dft_energy)
+    energy = {
+        n.inputs.structure.get_formula(): n.outputs.energy.value for n in crystals if len(n.inputs.structure.sites) > 3
+    }
+    e_p2s5 = energy["P8S20"] / 4
+    assert entries["P2S5"]["total_energy"] == pytest.approx(4 * e_p2s5)
+    assert entries["antifluorite"]["formation_energy_per_atom"] == pytest.approx(0.0, abs=1e-6)
+    assert entries["Li2S"]["stability"] == entries["P2S5"]["stability"] == "stable"
