@@ -7,6 +7,7 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
+from aiida_lps import protocols
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.science import phase_diagram as pd
 from aiida_lps.testing.toy_potentials import lps_buck_morse_arguments
@@ -72,6 +73,32 @@ def test_scan_of_two_compositions_through_lammps(aiida_profile_clean, lammps_cod
     written = write_plots(node, tmp_path, "png") + write_plots(node, tmp_path, "pdf")
     assert [p.name for p in written] == [f"phase_diagram_{node.pk}.png", f"phase_diagram_{node.pk}.pdf"]
     assert all(p.stat().st_size > 1000 for p in written)
+
+
+@pytest.mark.parametrize("protocol", sorted(protocols.available_protocols("phase_diagram")))
+def test_every_protocol_builds_and_shares_the_genetic_protocol(aiida_profile_clean, aiida_code_installed, protocol):
+    """Each protocol gives valid inputs whose `genetic` namespace is the same-named genetic protocol; overrides of
+    the genetic protocol are checked by it."""
+    from aiida.engine.utils import instantiate_process
+    from aiida.manage import get_manager
+
+    lammps, dft = (aiida_code_installed(label=label) for label in ("pd-lmp", "pd-dft"))
+    potential = InteratomicPotentialData(**lps_buck_morse_arguments())
+    compositions = [{"parent": "gamma_Li3PS4", "target_x": 0.7}, {"parent": "Li7P3S11", "n_li2s": 1}]
+    builder = PhaseDiagramWorkChain.get_builder_from_protocol(
+        lammps, ["gamma-Li3PS4", "Li7P3S11"], protocol, potential=potential, compositions=compositions, dft_code=dft
+    )
+    instantiate_process(get_manager().get_runner(), builder)  # raises on invalid inputs
+    genetic = protocols.protocol_inputs("genetic", protocol)
+    assert builder.genetic.ga.get_dict() == genetic["ga"]
+    assert builder.genetic.dft.protocol.value == genetic["dft"]["protocol"]
+    assert builder.hull_energies.value == "dft" and sorted(builder.parents) == ["Li7P3S11", "gamma_Li3PS4"]
+    assert builder.references.P2S5.get_composition() == {"P": 8, "S": 20}
+    with pytest.raises(ValueError, match="population"):
+        PhaseDiagramWorkChain.get_builder_from_protocol(
+            lammps, ["Li7P3S11"], protocol, {"genetic": {"ga": {"populations": 3}}}, potential=potential,
+            compositions=compositions,
+        )  # fmt: skip
 
 
 def test_bad_input_is_rejected_before_anything_runs(aiida_profile_clean, lammps_code, toy_potential):
