@@ -13,7 +13,7 @@ from aiida.engine import ExitCode, calcfunction
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.science import phase_diagram as pd
 
-__all__ = ("formation_energy", "convex_hull")
+__all__ = ("formation_energy", "convex_hull", "summarise_phase_diagram")
 
 #: exit status of invalid input (the message names the problem)
 INVALID_INPUT = 300
@@ -111,3 +111,23 @@ def _number(value) -> float:
         return float(value)
     except (TypeError, ValueError):
         return float("nan")
+
+
+@calcfunction
+def summarise_phase_diagram(hull: orm.Dict, details: orm.Dict) -> orm.Dict:
+    """The phase diagram of a composition scan: the ``lps.convex_hull`` result with, per entry, what it is.
+
+    :param hull: the ``result`` of :func:`convex_hull`.
+    :param details: ``entries`` (label → ``kind`` (``reference``, ``crystal``, ``ga``), ``parent``, ``job``,
+        ``total_energy`` eV), ``hull_energies`` (``mlip`` or ``dft``), ``jobs`` (the GA jobs of the scan).
+    :returns: the hull Dict (``entries``, ``vertices``, ``hull``, ...) whose entries carry those keys too, plus
+        ``hull_energies``, ``jobs`` and ``kinds`` (label → the marker kind of
+        :func:`aiida_lps.plotting_phase_diagram.plot_phase_diagram`: the end members count as crystals).
+    """
+    result = hull.get_dict()
+    extra = details.get_dict()
+    for label, entry in result["entries"].items():
+        entry.update(extra["entries"].get(label, {}))
+    kinds = {label: "ga" if e.get("kind") == "ga" else "crystal" for label, e in result["entries"].items()}
+    result.update(hull_energies=extra.get("hull_energies"), jobs=extra.get("jobs", []), kinds=kinds)
+    return orm.Dict(json_safe(result))

@@ -82,12 +82,24 @@ def _sampling(node, out: pathlib.Path, fmt: str) -> list[pathlib.Path]:
     return [_save(figure, out / f"sampling_{node.pk}_history.{fmt}")]
 
 
+def _phase_diagram(node, out: pathlib.Path, fmt: str) -> list[pathlib.Path]:
+    from aiida_lps.plotting_phase_diagram import plot_phase_diagram
+
+    result = node.outputs.phase_diagram.get_dict()
+    figure = plot_phase_diagram(result, kinds=result["kinds"])
+    figure.axes[0].set_title(f"formation energies from {result['hull_energies']} energies", fontsize="small")
+    return [_save(figure, out / f"phase_diagram_{node.pk}.{fmt}")]
+
+
 PLOTTERS = {
     "lps.diffusion": _diffusion,
     "lps.xas": _xas,
     "lps.mlip.active_learning": _active_learning,
     "lps.sampling.genetic": _sampling,
+    "lps.sampling.phase_diagram": _phase_diagram,
 }
+#: plotters that draw the work chain's hull themselves (with the kinds of its entries)
+PLOTS_OWN_HULL = {"lps.sampling.phase_diagram"}
 
 
 def write_plots(node, output: pathlib.Path, fmt: str = "png") -> list[pathlib.Path]:
@@ -102,7 +114,7 @@ def write_plots(node, output: pathlib.Path, fmt: str = "png") -> list[pathlib.Pa
         if not node.is_finished_ok:
             raise click.ClickException(f"{node.process_label}<{node.pk}> did not finish successfully: nothing to plot")
         written.extend(plotter(node, output, fmt))
-    hull = find_hull(node)
+    hull = None if name in PLOTS_OWN_HULL else find_hull(node)
     if hull is not None:
         from aiida_lps.plotting_phase_diagram import plot_phase_diagram
 
@@ -121,6 +133,7 @@ def write_plots(node, output: pathlib.Path, fmt: str = "png") -> list[pathlib.Pa
 )  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(("png", "pdf", "svg")), default="png", show_default=True)
 def plot(process, output: pathlib.Path, fmt: str):
-    """Write the plots of workflow PROCESS: MSD + Arrhenius, XAS spectra, parity + learning curve, GA history, hull."""
+    """Write the plots of workflow PROCESS: MSD + Arrhenius, XAS spectra, parity + learning curve, GA history, hull,
+    phase diagram (composition scan)."""
     for path in write_plots(process, output, fmt):
         click.echo(f"wrote {path}")
