@@ -9,7 +9,7 @@ from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 from aiida.plugins import WorkflowFactory
 
-from aiida_lps.dft.base import DftEngine
+from aiida_lps.dft.base import DftEngine, kpoints_from_spacing
 from aiida_lps.dft.core_hole import CoreHoleEngine
 from aiida_lps.dft.gpaw_setups import add_core_hole_setup, basis_for_structure, setups_for_structure
 from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
@@ -49,6 +49,9 @@ class GpawEngine(ProtocolMixin, DftEngine, CoreHoleEngine):
         """
         cls.validate_task(task)
         inputs = cls.get_protocol_inputs(protocol, overrides)
+        if "kpts" not in inputs["calculator"] and inputs.get("kpoint_spacing") is not None:
+            mesh, _ = kpoints_from_spacing(structure, inputs["kpoint_spacing"]).get_kpoints_mesh()
+            inputs["calculator"]["kpts"] = {"size": [int(n) for n in mesh], "gamma": True}
         parameters = gpaw_parameters(task, structure.cell, inputs)
         xc = parameters["calculator"].get("xc", "LDA")
         given = dict(setups or {})
