@@ -133,8 +133,8 @@ def core_hole_incar(
 
 
 def _outcar(source: str | os.PathLike | Outcar) -> Outcar:
-    """``source`` if it is a pymatgen ``Outcar``, else the reader of :func:`~aiida_lps.engines.vasp.outputs.outcar_reader`
-    (no pass over the file until a ``read_*`` method is called)."""
+    """``source`` if it is a pymatgen ``Outcar``, else its reader (:func:`aiida_lps.engines.vasp.outputs.outcar_reader`:
+    no pass over the file until a ``read_*`` method is called)."""
     return source if isinstance(source, Outcar) else outcar_reader(source)
 
 
