@@ -13,7 +13,7 @@ from aiida_lps.dft.base import DftEngine, kpoints_from_spacing
 from aiida_lps.dft.core_hole import CoreHoleEngine
 from aiida_lps.dft.gpaw_setups import add_core_hole_setup, basis_for_structure, setups_for_structure
 from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
-from aiida_lps.protocols import ProtocolMixin
+from aiida_lps.protocols import ProtocolMixin, default_inputs
 
 __all__ = ("GpawEngine",)
 
@@ -131,12 +131,13 @@ class GpawEngine(ProtocolMixin, DftEngine, CoreHoleEngine):
         magnetic moment 1 on the absorber, ``nbands`` = 400 % of the occupied bands, ``xas.npz`` written) or for
         the ground state (``ground_state=True``: the plain single point of the protocol).
 
-        :param overrides: GPAW protocol overrides plus ``nbands`` (GPAW's syntax, default ``"400%"``).
+        :param overrides: GPAW protocol overrides plus ``nbands`` (GPAW's syntax; default: that of
+            ``protocols/xas.yaml``, ``"400%"``).
         """
         from aiida_lps.engines.gpaw.xch import xch_parameters
 
         overrides = dict(overrides or {})
-        nbands = overrides.pop("nbands", "400%")
+        nbands = overrides.pop("nbands", default_inputs("xas")["engines"]["gpaw"]["xch"]["nbands"])
         if ground_state:
             return cls.get_builder("single_point", structure, code, protocol, overrides, options)
         if structure.sites[0].kind_name != absorber_kind:

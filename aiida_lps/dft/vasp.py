@@ -30,6 +30,7 @@ from aiida_lps.engines.vasp.settings import (
     kpoint_mesh,
     potcar_mapping,
 )
+from aiida_lps.protocols import default_inputs
 
 __all__ = ("VaspEngine", "normalise_vasp_outputs", "task_of_run")
 
@@ -251,19 +252,19 @@ class VaspEngine(DftEngine, CoreHoleEngine):
         """
         from aiida_lps.engines.vasp.xch import (
             GROUND_STATE_INCAR,
-            KPOINT_SPACING,
             core_hole_incar,
             valence_electrons,
             xch_nbands,
         )
 
         overrides = dict(overrides or {})
-        spacing = float(overrides.pop("kpoint_spacing", KPOINT_SPACING))
+        defaults = default_inputs("xas")["engines"]["vasp"]["xch"]  # the settings of Guo, Carbone et al. 2023
+        spacing = float(overrides.pop("kpoint_spacing", defaults["kpoint_spacing"]))
         nbands = overrides.pop("nbands", None)
         factor = float(overrides.pop("unoccupied_factor", 3.0))
         zval_given = overrides.pop("zval", None)
         user_incar = {str(k).lower(): v for k, v in (overrides.pop("incar", None) or {}).items()}
-        overrides.setdefault("potential_set", "gw")
+        overrides.setdefault("potential_set", defaults["potential_set"])
         if not any(key in overrides for key in ("kpoints_mesh", "kpoints_length", "gamma_only")):
             mesh, _ = kpoints_from_spacing(structure, spacing).get_kpoints_mesh()
             overrides["kpoints_mesh"] = [int(n) for n in mesh]

@@ -31,7 +31,6 @@ from aiida_lps.engines.vasp.outputs import _plain_file, _read_outcar, outcar_rea
 __all__ = (
     "CORE_HOLE_TAGS",
     "GROUND_STATE_INCAR",
-    "KPOINT_SPACING",
     "MissingSpectrumError",
     "XCH_INCAR",
     "core_hole_incar",
@@ -70,9 +69,6 @@ CORE_HOLE_TAGS: dict[str, Any] = {
 }
 
 XCH_INCAR: dict[str, Any] = {**GROUND_STATE_INCAR, **CORE_HOLE_TAGS}
-
-#: Γ-centred k-point spacing of Guo, Carbone et al. 2023 (Å⁻¹, 2π included).
-KPOINT_SPACING = 0.25
 
 _SPECTRUM_HEADER = "frequency dependent IMAGINARY DIELECTRIC FUNCTION"
 _ECORE = r"ECORE\s*=\s*([-+]?\d+(?:\.\d*)?(?:[EeDd][-+]?\d+)?)"
