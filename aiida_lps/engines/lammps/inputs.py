@@ -6,11 +6,13 @@ import dataclasses
 import io
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import ase
 import numpy as np
 from ase.io.lammpsdata import write_lammps_data
 
+from aiida_lps.common.settings import DictSettings
 from aiida_lps.protocols import default_inputs
 
 __all__ = (
@@ -41,7 +43,7 @@ _PROTOCOL_DEFAULTS = default_inputs("lammps_md")["parameters"]
 
 
 @dataclasses.dataclass
-class MDSettings:
+class MDSettings(DictSettings):
     """Settings of one equilibration + production MD run.
 
     Times are in steps unless stated; the thermostat/barostat damping is given in multiples of the timestep
@@ -49,6 +51,8 @@ class MDSettings:
     Jalem et al. 2023, doi:10.1039/d3ya00234a). The defaults of the settings every protocol shares are those of
     ``protocols/lammps_md.yaml`` (``default_inputs.parameters``), read from there.
     """
+
+    settings_name: ClassVar[str] = "MD"
 
     temperature: float  # K
     timestep_fs: float = _PROTOCOL_DEFAULTS["timestep_fs"]
@@ -67,19 +71,6 @@ class MDSettings:
 
     def __post_init__(self):
         self.validate()
-
-    @classmethod
-    def from_dict(cls, data: dict) -> MDSettings:
-        """Build from a dictionary, rejecting unknown keys with their names."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise ValueError(f"unknown MD setting(s) {unknown}; known: {sorted(fields)}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        """Return a JSON-able dictionary."""
-        return dataclasses.asdict(self)
 
     @property
     def frame_interval_ps(self) -> float:
