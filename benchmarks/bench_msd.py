@@ -62,11 +62,19 @@ def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _analysis_defaults() -> dict:
+    """The protocol's default analysis settings (``analysis`` of aiida_lps/protocols/lammps_md.yaml)."""
+    from aiida_lps.protocols import default_inputs
+
+    analysis = default_inputs("lammps_md")["analysis"]
+    return {key: analysis[key] for key in ("window", "n_blocks", "drift", "subdiffusive_threshold")}
+
+
 def _run_aiida_lps(positions: np.ndarray, symbols: list[str], box: float) -> tuple[float, float]:
     from aiida_lps.science.diffusion import analyse_diffusion
 
     masses = np.array([MASSES[s] for s in symbols])
-    result, _, _ = analyse_diffusion(positions, DT_PS, symbols, masses, "Li")
+    result, _, _ = analyse_diffusion(positions, DT_PS, symbols, masses, "Li", **_analysis_defaults())
     return result.D, result.D_stderr
 
 
@@ -77,8 +85,9 @@ def _run_aiida_lps_msd(positions: np.ndarray, symbols: list[str], box: float) ->
     from aiida_lps.science.msd import msd_by_species
 
     masses = np.array([MASSES[s] for s in symbols])
-    msd = msd_by_species(positions, symbols, masses, species=["Li"])["Li"]
-    slope, _, _, _ = fit_msd(np.arange(len(msd)) * DT_PS, msd.sum(axis=1))
+    defaults = _analysis_defaults()
+    msd = msd_by_species(positions, symbols, masses, species=["Li"], drift=defaults["drift"])["Li"]
+    slope, _, _, _ = fit_msd(np.arange(len(msd)) * DT_PS, msd.sum(axis=1), defaults["window"])
     return slope / 6.0 * A2_PER_PS_TO_CM2_PER_S, float("nan")
 
 

@@ -100,14 +100,27 @@ class GpawCalculation(CalcJob):
 
         # Exit-code ranges (docs/dft.md): 3xx a restart cannot help, 35x the run was interrupted (a restart
         # continues it), 4xx electronic and 5xx ionic convergence (a restart with other settings can help).
-        # aiida-core's scheduler codes (100-199, e.g. 120 out of walltime) keep their meaning.
-        spec.exit_code(301, "ERROR_EXECUTABLE_NOT_FOUND", message="GPAW could not be started: {detail}")
-        spec.exit_code(302, "ERROR_OUTPUT_MISSING", message="GPAW wrote no results file and never started the run.")
-        spec.exit_code(303, "ERROR_OUTPUT_MALFORMED", message="The GPAW results file is malformed: {detail}")
-        spec.exit_code(320, "ERROR_GPAW", message="GPAW stopped with {detail}")
+        # aiida-core's scheduler codes (100-199, e.g. 120 out of walltime) keep their meaning. Crashes and
+        # interruptions (3xx) invalidate the cache: with caching on, a crashed run is never reused; the convergence
+        # failures (4xx/5xx) follow from the inputs and stay cacheable (the restart work chain changes the inputs).
+        spec.exit_code(
+            301, "ERROR_EXECUTABLE_NOT_FOUND", message="GPAW could not be started: {detail}", invalidates_cache=True
+        )
+        spec.exit_code(
+            302, "ERROR_OUTPUT_MISSING", message="GPAW wrote no results file and never started the run.",
+            invalidates_cache=True,
+        )  # fmt: skip
+        spec.exit_code(
+            303,
+            "ERROR_OUTPUT_MALFORMED",
+            message="The GPAW results file is malformed: {detail}",
+            invalidates_cache=True,
+        )
+        spec.exit_code(320, "ERROR_GPAW", message="GPAW stopped with {detail}", invalidates_cache=True)
         spec.exit_code(
             350, "ERROR_INCOMPLETE_RUN",
             message="The run stopped before its final record (killed?) after {steps} relaxation steps.",
+            invalidates_cache=True,
         )  # fmt: skip
         spec.exit_code(410, "ERROR_SCF_NOT_CONVERGED", message="The SCF did not converge: {detail}")
         spec.exit_code(500, "ERROR_RELAX_NOT_CONVERGED", message="The relaxation did not converge in {steps} steps.")

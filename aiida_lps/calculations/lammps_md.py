@@ -116,20 +116,37 @@ class LammpsMDCalculation(LammpsRawCalculation):
         spec.default_output_node = "results"
 
         # 3xx: failures a restart cannot fix (aiida-lammps's own 309/351/1001 are inherited and not emitted).
+        # Crashes, missing or unreadable outputs and interrupted runs (3xx, 400) invalidate the cache: with caching
+        # on, such a run is never reused. Unstable dynamics (410/411) follow from the inputs and stay cacheable.
         spec.exit_code(
-            301, "ERROR_EXECUTABLE_NOT_FOUND", message="The LAMMPS executable could not be started: {detail}"
-        )
-        spec.exit_code(302, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file `log.lammps`.")
+            301, "ERROR_EXECUTABLE_NOT_FOUND", message="The LAMMPS executable could not be started: {detail}",
+            invalidates_cache=True,
+        )  # fmt: skip
         spec.exit_code(
-            304, "ERROR_TRAJECTORY_MISSING", message="The trajectory dump is missing or unreadable: {detail}"
+            302, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file `log.lammps`.", invalidates_cache=True
         )
-        spec.exit_code(305, "ERROR_DISK_FULL", message="No space left on the device of the working directory: {detail}")
-        spec.exit_code(312, "ERROR_POTENTIAL", message="The potential or its files were rejected by LAMMPS: {detail}")
-        spec.exit_code(313, "ERROR_LAMMPS", message="LAMMPS stopped with an error: {detail}")
-        spec.exit_code(320, "ERROR_ANALYSIS", message="The trajectory analysis failed: {detail}")
+        spec.exit_code(
+            304, "ERROR_TRAJECTORY_MISSING", message="The trajectory dump is missing or unreadable: {detail}",
+            invalidates_cache=True,
+        )  # fmt: skip
+        spec.exit_code(
+            305, "ERROR_DISK_FULL", message="No space left on the device of the working directory: {detail}",
+            invalidates_cache=True,
+        )  # fmt: skip
+        spec.exit_code(
+            312, "ERROR_POTENTIAL", message="The potential or its files were rejected by LAMMPS: {detail}",
+            invalidates_cache=True,
+        )  # fmt: skip
+        spec.exit_code(313, "ERROR_LAMMPS", message="LAMMPS stopped with an error: {detail}", invalidates_cache=True)
+        spec.exit_code(
+            320, "ERROR_ANALYSIS", message="The trajectory analysis failed: {detail}", invalidates_cache=True
+        )
         # 4xx: failures the restart work chain `lps.lammps.md.base` can recover from.
         spec.exit_code(
-            400, "ERROR_INCOMPLETE_RUN", message="LAMMPS stopped before the end of the run, without an error: {detail}"
+            400,
+            "ERROR_INCOMPLETE_RUN",
+            message="LAMMPS stopped before the end of the run, without an error: {detail}",
+            invalidates_cache=True,
         )
         spec.exit_code(410, "ERROR_LOST_ATOMS", message="LAMMPS lost atoms (unstable dynamics): {detail}")
         spec.exit_code(411, "ERROR_NAN_ENERGY", message="Non-finite energies or coordinates in the MD: {detail}")

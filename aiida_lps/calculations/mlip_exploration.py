@@ -84,8 +84,15 @@ class GammaExplorationCalculation(CalcJob):
             help="Frames with γ_select < γ ≤ γ_break; arrays `gamma_max` and `atom_rows` (per-atom [1, B]).",
         )
         spec.default_output_node = "results"
-        spec.exit_code(300, "ERROR_NO_FRAMES", message="The exploration produced no readable frame: {detail}")
-        spec.exit_code(312, "ERROR_POTENTIAL", message="LAMMPS rejected the potential or the γ script: {detail}")
+        # Crashes and missing outputs invalidate the cache: with caching on, such a run is never reused.
+        spec.exit_code(
+            300, "ERROR_NO_FRAMES", message="The exploration produced no readable frame: {detail}",
+            invalidates_cache=True,
+        )  # fmt: skip
+        spec.exit_code(
+            312, "ERROR_POTENTIAL", message="LAMMPS rejected the potential or the γ script: {detail}",
+            invalidates_cache=True,
+        )  # fmt: skip
 
     def prepare_for_submission(self, folder):
         """Write the data file and the γ-monitored MD script; copy the potential files."""

@@ -83,12 +83,15 @@ class MlipTrainingCalculation(CalcJob):
         spec.output("active_set", valid_type=orm.ArrayData, help="Per element MaxVol active set and grade map.")
         spec.output("parity", valid_type=orm.ArrayData, help="Reference vs predicted energies/forces.")
         spec.default_output_node = "metrics"
-        spec.exit_code(300, "ERROR_RESULTS_MISSING", message="The fit wrote no results.json: {detail}")
+        # A crash or missing output (300, 311, 312) invalidates the cache; a refused fit (310) follows from the inputs.
+        spec.exit_code(
+            300, "ERROR_RESULTS_MISSING", message="The fit wrote no results.json: {detail}", invalidates_cache=True
+        )
         spec.exit_code(
             310, "ERROR_UNDERDETERMINED", message="The fit was refused (too few data for the descriptors): {detail}"
         )
-        spec.exit_code(311, "ERROR_FIT_FAILED", message="The fit failed: {detail}")
-        spec.exit_code(312, "ERROR_FILES_MISSING", message="The fit did not write {detail}.")
+        spec.exit_code(311, "ERROR_FIT_FAILED", message="The fit failed: {detail}", invalidates_cache=True)
+        spec.exit_code(312, "ERROR_FILES_MISSING", message="The fit did not write {detail}.", invalidates_cache=True)
 
     def prepare_for_submission(self, folder):
         """Write the training/test sets, the settings and the script."""

@@ -102,9 +102,15 @@ class BatchRelaxCalculation(CalcJob):
         )
         spec.output("results", valid_type=orm.Dict, help="Counts, failures [{index, reason}], LAMMPS error if any.")
         spec.default_output_node = "results"
-        spec.exit_code(302, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file `log.lammps`.")
-        spec.exit_code(312, "ERROR_POTENTIAL", message="The potential or its files were rejected by LAMMPS: {detail}")
-        spec.exit_code(320, "ERROR_ALL_FAILED", message="No configuration relaxed: {detail}")
+        # Crashes and missing outputs invalidate the cache: with caching on, such a run is never reused.
+        spec.exit_code(
+            302, "ERROR_LOG_MISSING", message="LAMMPS wrote no log file `log.lammps`.", invalidates_cache=True
+        )
+        spec.exit_code(
+            312, "ERROR_POTENTIAL", message="The potential or its files were rejected by LAMMPS: {detail}",
+            invalidates_cache=True,
+        )  # fmt: skip
+        spec.exit_code(320, "ERROR_ALL_FAILED", message="No configuration relaxed: {detail}", invalidates_cache=True)
 
     def prepare_for_submission(self, folder):
         """Write one data file per configuration, the looped script and the potential files."""

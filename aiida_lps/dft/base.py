@@ -31,12 +31,29 @@ __all__ = (
     "TASKS",
     "DftEngine",
     "get_engine",
+    "kpoints_from_spacing",
     "register_engine",
     "validate_engine_port",
 )
 
 TASKS = ("single_point", "relax")
 COMMON_OUTPUTS = ("energy", "forces", "stress", "structure", "properties")
+
+
+def kpoints_from_spacing(structure: orm.StructureData, spacing: float) -> orm.KpointsData:
+    """Γ-centred mesh of at most ``spacing`` (Å⁻¹, 2π included) between k-points along every reciprocal vector.
+
+    aiida's ``KpointsData.set_kpoints_mesh_from_density``: n_i = max(1, ceil(|b_i| / spacing)) with |b_i| / spacing
+    rounded to 5 decimals first, 1 along non-periodic axes (the convention of VASP's KSPACING and of
+    aiida-quantumespresso's ``kpoints_distance``). AiiDA-free scripts use
+    :func:`aiida_lps.science.kpoints.mesh_from_spacing`, the same rule without a profile.
+    """
+    if not spacing > 0:
+        raise ValueError(f"k-point spacing must be positive (1/Å), got {spacing}")
+    kpoints = orm.KpointsData()
+    kpoints.set_cell_from_structure(structure)
+    kpoints.set_kpoints_mesh_from_density(float(spacing), offset=[0.0, 0.0, 0.0])
+    return kpoints
 
 
 class DftEngine(abc.ABC):

@@ -9,11 +9,11 @@ from aiida import orm
 from aiida.engine import ProcessBuilder, calcfunction
 from aiida.plugins import WorkflowFactory
 
-from aiida_lps.dft.base import DftEngine
+from aiida_lps.dft.base import DftEngine, kpoints_from_spacing
 from aiida_lps.dft.core_hole import CoreHoleEngine
 from aiida_lps.dft.gpaw_setups import add_core_hole_setup, basis_for_structure, setups_for_structure
 from aiida_lps.engines.gpaw.settings import gpaw_parameters, is_lcao
-from aiida_lps.protocols import ProtocolMixin
+from aiida_lps.protocols import ProtocolMixin, default_inputs
 
 __all__ = ("GpawEngine",)
 
@@ -49,6 +49,9 @@ class GpawEngine(ProtocolMixin, DftEngine, CoreHoleEngine):
         """
         cls.validate_task(task)
         inputs = cls.get_protocol_inputs(protocol, overrides)
+        if "kpts" not in inputs["calculator"] and inputs.get("kpoint_spacing") is not None:
+            mesh, _ = kpoints_from_spacing(structure, inputs["kpoint_spacing"]).get_kpoints_mesh()
+            inputs["calculator"]["kpts"] = {"size": [int(n) for n in mesh], "gamma": True}
         parameters = gpaw_parameters(task, structure.cell, inputs)
         xc = parameters["calculator"].get("xc", "LDA")
         given = dict(setups or {})
@@ -128,12 +131,13 @@ class GpawEngine(ProtocolMixin, DftEngine, CoreHoleEngine):
         magnetic moment 1 on the absorber, ``nbands`` = 400 % of the occupied bands, ``xas.npz`` written) or for
         the ground state (``ground_state=True``: the plain single point of the protocol).
 
-        :param overrides: GPAW protocol overrides plus ``nbands`` (GPAW's syntax, default ``"400%"``).
+        :param overrides: GPAW protocol overrides plus ``nbands`` (GPAW's syntax; default: that of
+            ``protocols/xas.yaml``, ``"400%"``).
         """
         from aiida_lps.engines.gpaw.xch import xch_parameters
 
         overrides = dict(overrides or {})
-        nbands = overrides.pop("nbands", "400%")
+        nbands = overrides.pop("nbands", default_inputs("xas")["engines"]["gpaw"]["xch"]["nbands"])
         if ground_state:
             return cls.get_builder("single_point", structure, code, protocol, overrides, options)
         if structure.sites[0].kind_name != absorber_kind:

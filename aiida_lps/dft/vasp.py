@@ -21,7 +21,7 @@ from aiida.engine import ProcessBuilder, calcfunction
 from aiida.plugins import WorkflowFactory
 
 from aiida_lps.common.mappings import recursive_merge
-from aiida_lps.dft.base import DftEngine
+from aiida_lps.dft.base import DftEngine, kpoints_from_spacing
 from aiida_lps.dft.core_hole import CoreHoleEngine, MissingSpectrumError, NoCoreLevelError, ScfNotConvergedError
 from aiida_lps.engines.vasp.outputs import read_outcar
 from aiida_lps.engines.vasp.settings import (
@@ -30,6 +30,7 @@ from aiida_lps.engines.vasp.settings import (
     kpoint_mesh,
     potcar_mapping,
 )
+from aiida_lps.protocols import default_inputs
 
 __all__ = ("VaspEngine", "normalise_vasp_outputs", "task_of_run")
 
@@ -45,11 +46,10 @@ def task_of_run(nsw: int | None, ibrion: int | None) -> str:
     return "other"
 
 
-def _read_retrieved_outcar(retrieved: orm.FolderData) -> dict[str, Any]:
+def _check_outcar(retrieved: orm.FolderData) -> None:
+    """``ValueError`` if the retrieved folder has no OUTCAR (a listing: the file is not read)."""
     if "OUTCAR" not in retrieved.base.repository.list_object_names():
         raise ValueError(f"the retrieved folder {retrieved} has no OUTCAR (is settings['ALWAYS_STORE'] False?)")
-    with retrieved.base.repository.as_path("OUTCAR") as path:
-        return read_outcar(path)
 
 
 @calcfunction
@@ -59,15 +59,22 @@ def normalise_vasp_outputs(
     relaxed_structure: orm.StructureData | None = None,
     misc: orm.Dict | None = None,
 ) -> dict[str, orm.Data]:
-    """Common outputs (energy eV, forces eV/Å, stress eV/Å³ ASE sign, structure, properties) of a VASP run.
+    """Common outputs (energy eV, forces eV/Å, stress eV/Å³ ASE sign, structure, properties) of a VASP run, from
+    the one read of its OUTCAR.
 
     :param retrieved: the run's retrieved folder (its OUTCAR is read).
     :param structure: the input structure (kinds and site order of the forces).
     :param relaxed_structure: aiida-vasp's output structure, if any (otherwise the last OUTCAR geometry of a run
         with ionic steps, or the input structure of a single point).
     :param misc: aiida-vasp's ``misc`` output, for provenance and a cross-check of the energy.
+    :returns: the common outputs; only ``properties`` with an ``error`` if the OUTCAR holds no completed ionic step
+        (:meth:`VaspEngine.normalise` raises it).
     """
-    parsed = _read_retrieved_outcar(retrieved)
+    _check_outcar(retrieved)
+    with retrieved.base.repository.as_path("OUTCAR") as path:
+        parsed = read_outcar(path)
+    if parsed["energy"] is None or parsed["forces"] is None:
+        return {"properties": orm.Dict({"error": "the OUTCAR holds no completed ionic step (no energy or forces)"})}
     n_sites = len(structure.sites)
     forces = np.asarray(parsed["forces"], dtype=float)
     if forces.shape != (n_sites, 3):
@@ -186,15 +193,17 @@ class VaspEngine(DftEngine, CoreHoleEngine):
         outputs = node.outputs
         if "retrieved" not in outputs:
             raise ValueError(f"{node} has no `retrieved` output: did it finish? (exit status {node.exit_status})")
-        parsed = _read_retrieved_outcar(outputs.retrieved)
-        if parsed["energy"] is None or parsed["forces"] is None:
-            raise ValueError(f"the OUTCAR of {node} holds no completed ionic step (no energy or forces)")
+        _check_outcar(outputs.retrieved)
         inputs: dict[str, orm.Data] = {"retrieved": outputs.retrieved, "structure": node.inputs.structure}
         if "structure" in outputs:
             inputs["relaxed_structure"] = outputs.structure
         if "misc" in outputs:
             inputs["misc"] = outputs.misc
-        return normalise_vasp_outputs(**inputs)
+        common = normalise_vasp_outputs(**inputs)  # the one read of the OUTCAR
+        error = common["properties"].get("error")
+        if error:
+            raise ValueError(f"{node}: {error}")
+        return common
 
     @classmethod
     def get_available_protocols(cls) -> dict[str, dict]:
@@ -243,22 +252,22 @@ class VaspEngine(DftEngine, CoreHoleEngine):
         """
         from aiida_lps.engines.vasp.xch import (
             GROUND_STATE_INCAR,
-            KPOINT_SPACING,
             core_hole_incar,
             valence_electrons,
             xch_nbands,
         )
-        from aiida_lps.science.kpoints import mesh_from_spacing
 
         overrides = dict(overrides or {})
-        spacing = float(overrides.pop("kpoint_spacing", KPOINT_SPACING))
+        defaults = default_inputs("xas")["engines"]["vasp"]["xch"]  # the settings of Guo, Carbone et al. 2023
+        spacing = float(overrides.pop("kpoint_spacing", defaults["kpoint_spacing"]))
         nbands = overrides.pop("nbands", None)
         factor = float(overrides.pop("unoccupied_factor", 3.0))
         zval_given = overrides.pop("zval", None)
         user_incar = {str(k).lower(): v for k, v in (overrides.pop("incar", None) or {}).items()}
-        overrides.setdefault("potential_set", "gw")
+        overrides.setdefault("potential_set", defaults["potential_set"])
         if not any(key in overrides for key in ("kpoints_mesh", "kpoints_length", "gamma_only")):
-            overrides["kpoints_mesh"] = list(mesh_from_spacing(np.asarray(structure.cell), spacing))
+            mesh, _ = kpoints_from_spacing(structure, spacing).get_kpoints_mesh()
+            overrides["kpoints_mesh"] = [int(n) for n in mesh]
 
         if ground_state:
             incar = dict(GROUND_STATE_INCAR)

@@ -73,7 +73,7 @@ class DiffusionResult:
 def fit_msd(
     time_ps: np.ndarray,
     msd_total: np.ndarray,
-    window: tuple[float, float] = (0.1, 0.5),
+    window: tuple[float, float],
     dim: int = 3,
 ) -> tuple[float, float, float, tuple[float, float]]:
     """Least-squares line through MSD(t) inside a window of the lag times.
@@ -131,12 +131,12 @@ def analyse_diffusion(
     timestep_ps: float,
     symbols: Sequence[str] | np.ndarray,
     masses: Sequence[float] | np.ndarray,
-    species: str = "Li",
+    species: str,
     *,
-    window: tuple[float, float] = (0.1, 0.5),
-    n_blocks: int = 5,
-    drift: DriftSpec = "com",
-    subdiffusive_threshold: float = 0.9,
+    window: tuple[float, float],
+    n_blocks: int,
+    drift: DriftSpec,
+    subdiffusive_threshold: float,
     atom_mask: np.ndarray | None = None,
     atom_chunk: int = 256,
     block_error: str = "std",
@@ -146,6 +146,9 @@ def analyse_diffusion(
     D comes from a linear fit of the 3-D MSD inside ``window`` (fractions of the max lag). Its standard
     error comes from block averaging: the trajectory is cut into ``n_blocks`` contiguous blocks and D is
     fitted in each with the same *fractional* window.
+
+    The analysis settings have no defaults here: the defaults of the work chains and of ``lps.lammps.md`` are the
+    ``analysis`` of ``aiida_lps/protocols/lammps_md.yaml`` (written only there; ``default_inputs("lammps_md")``).
 
     ``block_error='std'`` (default): D_stderr = std(D_blocks, ddof=1). In the diffusive regime the
     fractional-window estimator is scale free (its relative variance depends on the window fractions and
@@ -158,6 +161,8 @@ def analyse_diffusion(
     :param timestep_ps: time between stored frames in ps.
     :param symbols: chemical symbol per atom; ``masses``: atomic masses (amu) per atom.
     :param species: species to analyse.
+    :param window: (start, stop) of the MSD fit as fractions of the maximum lag time.
+    :param n_blocks: number of contiguous blocks of the block-averaged error (>= 2).
     :param drift: ``'com'`` (mass-weighted COM of all atoms, analysed ions included), ``'none'`` or a list of
         framework species whose COM defines the reference frame (recommended for MD data).
     :param subdiffusive_threshold: flag as sub-diffusive if the log–log MSD slope is below this.

@@ -21,9 +21,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+from aiida_lps.common.settings import DictSettings
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -307,8 +309,10 @@ class RemovalProblem:
 
 
 @dataclasses.dataclass
-class GASettings:
+class GASettings(DictSettings):
     """GA settings. Energies are eV (lower is fitter); ``max_generations`` counts the initial population."""
+
+    settings_name: ClassVar[str] = "GA"
 
     population_size: int = 32
     mutation_rate: float = 0.1  # probability that a child gets one swap mutation
@@ -347,19 +351,6 @@ class GASettings:
         if not seeds or any(int(s) != s or s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be a non-empty list of distinct non-negative integers, got {self.seeds}")
         self.seeds = [int(s) for s in seeds]
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> GASettings:
-        """Build from a mapping, rejecting unknown keys by name."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise ValueError(f"unknown GA setting(s) {unknown}; known: {sorted(fields)}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        """JSON-able dictionary."""
-        return dataclasses.asdict(self)
 
 
 def _finite(energy) -> float:

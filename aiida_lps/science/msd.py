@@ -156,7 +156,7 @@ def drift_shift(
     positions: np.ndarray,
     symbols: Sequence[str] | np.ndarray,
     masses: Sequence[float] | np.ndarray,
-    drift: DriftSpec = "com",
+    drift: DriftSpec,
 ) -> np.ndarray | None:
     """Per-frame drift vector (Å, shape (n_frames, 3)) to subtract, or None for ``drift='none'``.
 
@@ -184,7 +184,8 @@ def msd_by_species(
     symbols: Sequence[str] | np.ndarray,
     masses: Sequence[float] | np.ndarray,
     species: Sequence[str] | str | None = None,
-    drift: DriftSpec = "com",
+    *,
+    drift: DriftSpec,
     atom_chunk: int = 256,
 ) -> dict[str, np.ndarray]:
     """Per-axis MSD (Å², shape (n_frames, 3)) of each species after drift removal.

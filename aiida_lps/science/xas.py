@@ -77,9 +77,7 @@ def check_tolerances(symprec: float, angle_tolerance: float) -> None:
             raise ValueError(f"{name} must be a number in (0, {top:g}], got {value!r}")
 
 
-def inequivalent_sites(
-    structure: Structure, element: str, symprec: float = 0.01, angle_tolerance: float = 5.0
-) -> list[list[int]]:
+def inequivalent_sites(structure: Structure, element: str, symprec: float, angle_tolerance: float) -> list[list[int]]:
     """Groups of symmetry-equivalent sites of ``element`` (indices into ``structure``), ordered by first index.
 
     Uses pymatgen's :class:`SpacegroupAnalyzer` (spglib) with ``symprec`` (Å) and ``angle_tolerance`` (°): the
@@ -95,9 +93,7 @@ def inequivalent_sites(
     return sorted(groups, key=lambda group: group[0])
 
 
-def local_environment(
-    structure: Structure, index: int, neighbours: Sequence[str] = ("P", "Li"), cutoff: float = 3.2
-) -> dict[str, Any]:
+def local_environment(structure: Structure, index: int, neighbours: Sequence[str], cutoff: float) -> dict[str, Any]:
     """Nearest neighbours of site ``index`` per element: distance of the nearest (Å) and count within ``cutoff``.
 
     :returns: ``{element: {"nearest": Å or None, "count": int, "distances": [Å, ...] within cutoff}}``.
@@ -119,14 +115,21 @@ def local_environment(
 def site_table(
     structure: Structure,
     element: str,
-    symprec: float = 0.01,
-    angle_tolerance: float = 5.0,
+    *,
+    symprec: float,
+    angle_tolerance: float,
     sites: Sequence[int] | Mapping[int, int] | None = None,
-    neighbours: Sequence[str] = ("P", "Li"),
-    cutoff: float = 3.2,
+    neighbours: Sequence[str],
+    cutoff: float,
 ) -> list[dict[str, Any]]:
     """One row per inequivalent absorber: ``label``, ``index``, ``multiplicity``, ``equivalent_indices``, env.
 
+    The settings have no defaults here; those of ``lps.xas`` are in ``aiida_lps/protocols/xas.yaml`` (``symprec``
+    Å, ``angle_tolerance`` °) and :data:`aiida_lps.calcfunctions.xas.SITE_DEFAULTS` (``neighbours``,
+    ``neighbour_cutoff`` Å).
+
+    :param symprec: symmetry tolerance (Å) and ``angle_tolerance`` (°) of :func:`inequivalent_sites`.
+    :param neighbours: elements of the environment summary and ``cutoff`` (Å), see :func:`local_environment`.
     :param sites: user-given absorber indices (multiplicity 1 each) or ``{index: multiplicity}``; bypasses the
         symmetry analysis.
     :raises ValueError: if ``structure`` has no ``element`` or a user site is not an ``element`` atom.

@@ -56,7 +56,8 @@ def _validate_inputs(inputs, _) -> str | None:
     message = validate_periodic(structure)
     if message:
         return message
-    width = inputs["supercell_min_width"].value if "supercell_min_width" in inputs else 10.0
+    width = inputs["supercell_min_width"] if "supercell_min_width" in inputs else XAS_DEFAULTS["supercell_min_width"]
+    width = getattr(width, "value", width)
     max_atoms = inputs["max_atoms"].value if "max_atoms" in inputs else XAS_MAX_ATOMS
     return validate_supercell_size(structure, width, max_atoms) if not check_positive("w", width) else None
 

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from aiida_lps.protocols import default_inputs
 from aiida_lps.science.diffusion import (
     DiffusionResult,
     analyse_diffusion,
@@ -15,8 +16,18 @@ from aiida_lps.science.diffusion import (
     region_diffusion,
 )
 
+#: the default analysis settings: the ``analysis`` of protocols/lammps_md.yaml, their only source
+DEFAULTS = {
+    key: default_inputs("lammps_md")["analysis"][key]
+    for key in ("window", "n_blocks", "drift", "subdiffusive_threshold")
+}
 DT_PS = 0.1  # time between frames, ps
 CM2S_TO_A2PS = 1e4  # 1 cm²/s = 1e4 Å²/ps
+
+
+def analyse(positions, timestep_ps, symbols, masses, species="Li", **settings):
+    """:func:`analyse_diffusion` with the protocol's default settings, ``settings`` replacing some."""
+    return analyse_diffusion(positions, timestep_ps, symbols, masses, species, **{**DEFAULTS, **settings})
 
 
 def random_walk(n_atoms, n_frames, d_axes_cm2_s, seed, start=None):
@@ -35,7 +46,7 @@ def test_isotropic_random_walk_recovers_d():
     d_true = 1e-5
     pos = random_walk(2000, 2000, [d_true] * 3, seed=7)
     n = pos.shape[1]
-    result, time_ps, msd = analyse_diffusion(pos, DT_PS, ["Li"] * n, np.full(n, 6.94), "Li", drift="none")
+    result, time_ps, msd = analyse(pos, DT_PS, ["Li"] * n, np.full(n, 6.94), "Li", drift="none")
     assert isinstance(result, DiffusionResult)
     assert time_ps.shape == (2000,) and msd.shape == (2000, 3)
     assert time_ps[1] == pytest.approx(DT_PS)
@@ -59,13 +70,13 @@ def test_block_stderr_is_calibrated():
     estimates, errors = [], []
     for seed in range(60):
         pos = random_walk(40, 1000, [d_true] * 3, seed=1000 + seed)
-        res, _, _ = analyse_diffusion(pos, DT_PS, ["Li"] * 40, np.ones(40), drift="none")
+        res, _, _ = analyse(pos, DT_PS, ["Li"] * 40, np.ones(40), drift="none")
         estimates.append(res.D)
         errors.append(res.D_stderr)
     true_sd = np.std(estimates, ddof=1)
     rms_err = np.sqrt(np.mean(np.square(errors)))
     assert 0.7 < rms_err / true_sd < 1.4
-    sem, _, _ = analyse_diffusion(pos, DT_PS, ["Li"] * 40, np.ones(40), drift="none", block_error="sem")
+    sem, _, _ = analyse(pos, DT_PS, ["Li"] * 40, np.ones(40), drift="none", block_error="sem")
     assert sem.D_stderr == pytest.approx(res.D_stderr / math.sqrt(5), rel=1e-12)
 
 
@@ -73,7 +84,7 @@ def test_anisotropic_walk_axes_and_isotropy():
     d_axes = np.array([1e-5, 1e-5, 2.5e-6])
     pos = random_walk(1500, 1500, d_axes, seed=11)
     n = pos.shape[1]
-    result, _, _ = analyse_diffusion(pos, DT_PS, ["Li"] * n, np.ones(n), drift="none")
+    result, _, _ = analyse(pos, DT_PS, ["Li"] * n, np.ones(n), drift="none")
     for got, err, want in zip(result.D_axes, result.D_axes_stderr, d_axes, strict=True):
         assert abs(got - want) < 4 * err
         assert got == pytest.approx(want, rel=0.1)
@@ -89,15 +100,13 @@ def test_caged_trajectory_is_subdiffusive():
     noise = rng.normal(scale=0.1, size=(n_frames, n_atoms, 3))
     for t in range(1, n_frames):
         pos[t] = (1.0 - k) * pos[t - 1] + noise[t]
-    result, _, msd = analyse_diffusion(pos, DT_PS, ["Li"] * n_atoms, np.ones(n_atoms), drift="none")
+    result, _, msd = analyse(pos, DT_PS, ["Li"] * n_atoms, np.ones(n_atoms), drift="none")
     assert result.subdiffusive
     assert result.loglog_slope < 0.3
     # plateau at 2 <x^2> per axis, <x^2> = s^2 / (1 - (1-k)^2)
     plateau = 2 * 0.1**2 / (1 - (1 - k) ** 2)
     assert msd[500].mean() == pytest.approx(plateau, rel=0.15)
-    free, _, _ = analyse_diffusion(
-        pos, DT_PS, ["Li"] * n_atoms, np.ones(n_atoms), drift="none", subdiffusive_threshold=-1.0
-    )
+    free, _, _ = analyse(pos, DT_PS, ["Li"] * n_atoms, np.ones(n_atoms), drift="none", subdiffusive_threshold=-1.0)
     assert not free.subdiffusive
 
 
@@ -112,10 +121,10 @@ def test_drift_com_and_framework():
     pos = np.concatenate([li, frame], axis=1) + drift
     symbols = ["Li"] * n_li + ["S"] * n_s
     masses = np.array([6.94] * n_li + [32.06] * n_s)
-    ref, _, _ = analyse_diffusion(li, DT_PS, ["Li"] * n_li, np.full(n_li, 6.94), drift="none")
-    fw, _, _ = analyse_diffusion(pos, DT_PS, symbols, masses, drift=["S"])
-    com, _, _ = analyse_diffusion(pos, DT_PS, symbols, masses, drift="com")
-    raw, _, _ = analyse_diffusion(pos, DT_PS, symbols, masses, drift="none")
+    ref, _, _ = analyse(li, DT_PS, ["Li"] * n_li, np.full(n_li, 6.94), drift="none")
+    fw, _, _ = analyse(pos, DT_PS, symbols, masses, drift=["S"])
+    com, _, _ = analyse(pos, DT_PS, symbols, masses, drift="com")
+    raw, _, _ = analyse(pos, DT_PS, symbols, masses, drift="none")
     assert fw.D == pytest.approx(ref.D, rel=0.02)
     assert com.D == pytest.approx(ref.D, rel=0.05)
     assert raw.D > 5 * ref.D  # the drift dominates without correction
@@ -137,15 +146,15 @@ def test_errors_for_bad_input():
     pos = random_walk(10, 100, [1e-5] * 3, seed=0)
     symbols, masses = ["Li"] * 10, np.ones(10)
     with pytest.raises(ValueError, match="'Na' not present"):
-        analyse_diffusion(pos, DT_PS, symbols, masses, "Na")
+        analyse(pos, DT_PS, symbols, masses, "Na")
     with pytest.raises(ValueError, match="too few frames"):
-        analyse_diffusion(pos[:40], DT_PS, symbols, masses, "Li")
+        analyse(pos[:40], DT_PS, symbols, masses, "Li")
     with pytest.raises(ValueError, match="atom_mask"):
-        analyse_diffusion(pos, DT_PS, symbols, masses, "Li", atom_mask=np.zeros(10, dtype=bool))
+        analyse(pos, DT_PS, symbols, masses, "Li", atom_mask=np.zeros(10, dtype=bool))
     with pytest.raises(ValueError, match="symbols"):
-        analyse_diffusion(pos, DT_PS, symbols[:5], masses, "Li")
+        analyse(pos, DT_PS, symbols[:5], masses, "Li")
     with pytest.raises(ValueError, match="timestep"):
-        analyse_diffusion(pos, 0.0, symbols, masses, "Li")
+        analyse(pos, 0.0, symbols, masses, "Li")
     with pytest.raises(ValueError, match="'Na' not present"):
         region_diffusion(pos, np.eye(3) * 10, DT_PS, symbols, masses, "Na", 2, [(0, 1)])
 
@@ -190,8 +199,7 @@ def test_region_diffusion_two_slabs():
         "Li",
         axis=2,
         boundaries=[(0.95, 0.05), (0.05, 0.5), (0.5, 0.95)],
-        drift=["S"],
-        n_blocks=10,
+        **{**DEFAULTS, "drift": ["S"], "n_blocks": 10},
     )
     assert [r["region"] for r in regions] == [0, 1, 2]
     assert regions[0]["n_atoms"] == 0 and regions[0]["D"] is None
@@ -207,3 +215,14 @@ def test_region_diffusion_rejects_overlapping_or_empty_regions(boundaries):
     pos = random_walk(4, 100, [1e-5] * 3, seed=1)
     with pytest.raises(ValueError, match="overlap|distinct"):
         region_diffusion(pos, np.eye(3) * 10.0, DT_PS, ["Li"] * 4, [6.94] * 4, "Li", axis=2, boundaries=boundaries)
+
+
+def test_analysis_settings_have_no_second_default():
+    """The analysis settings are written once, in the protocol: the science functions require them."""
+    import inspect
+
+    for function, names in ((analyse_diffusion, DEFAULTS), (fit_msd, ("window",))):
+        parameters = inspect.signature(function).parameters
+        for name in names:
+            assert parameters[name].default is inspect.Parameter.empty, (function.__name__, name)
+    assert inspect.signature(analyse_diffusion).parameters["species"].default is inspect.Parameter.empty

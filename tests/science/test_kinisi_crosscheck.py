@@ -7,6 +7,7 @@ import kinisi.analyze as kinisi_analyze
 import numpy as np
 import scipp as sc
 
+from aiida_lps.protocols import default_inputs
 from aiida_lps.science.diffusion import analyse_diffusion
 
 D_TRUE = 1e-5  # cm²/s
@@ -28,7 +29,11 @@ def _trajectory(seed: int) -> tuple[np.ndarray, list[str], np.ndarray]:
 
 def test_d_agrees_with_kinisi():
     positions, symbols, masses = _trajectory(seed=2024)
-    ours, _, _ = analyse_diffusion(positions, DT_PS, symbols, masses, "Li", window=(0.1, 0.5), drift=["S"])
+    defaults = default_inputs("lammps_md")["analysis"]  # n_blocks and the sub-diffusion threshold of the protocol
+    ours, _, _ = analyse_diffusion(
+        positions, DT_PS, symbols, masses, "Li", window=(0.1, 0.5), drift=["S"],
+        n_blocks=defaults["n_blocks"], subdiffusive_threshold=defaults["subdiffusive_threshold"],
+    )  # fmt: skip
 
     # kinisi reads wrapped configurations (it unwraps them itself) and removes the framework drift.
     frames = [ase.Atoms(symbols=symbols, positions=np.mod(p, BOX), cell=np.eye(3) * BOX, pbc=True) for p in positions]

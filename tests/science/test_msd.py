@@ -89,7 +89,7 @@ def test_msd_by_species(trajectory):
     com = msd_by_species(trajectory, symbols, masses, species=["P"], drift="com")
     np.testing.assert_allclose(com["P"], _brute_force_msd(remove_drift(trajectory, masses)[:, 5:7]), atol=1e-9)
     with pytest.raises(ValueError, match="Na"):
-        msd_by_species(trajectory, symbols, masses, species="Na")
+        msd_by_species(trajectory, symbols, masses, species="Na", drift="com")
     with pytest.raises(ValueError, match="drift"):
         msd_by_species(trajectory, symbols, masses, drift="bogus")
     with pytest.raises(ValueError, match="Ge"):

@@ -9,8 +9,10 @@ import pytest
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+from aiida_lps.calcfunctions.xas import SITE_DEFAULTS
 from aiida_lps.engines.gpaw import xch as gpaw_xch
 from aiida_lps.engines.vasp import xch as vasp_xch
+from aiida_lps.protocols import default_inputs
 from aiida_lps.science import xas
 from aiida_lps.science.kpoints import mesh_from_spacing
 from aiida_lps.science.supercell import minimum_repetitions
@@ -21,6 +23,14 @@ DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 SITES = DATA / "xas" / "vasp-xch-Li7P3S11-sites"
 GROUND = DATA / "vasp" / "vasp-xch-Li7P3S11" / "ground_state"
 CONTCAR = DATA / "xas" / "structures" / "CONTCAR_Li7P3S11"
+XCH_KPOINT_SPACING = default_inputs("xas")["engines"]["vasp"]["xch"]["kpoint_spacing"]  # Å⁻¹
+#: the site-analysis settings of `lps.xas` (protocols/xas.yaml and SITE_DEFAULTS, their only source)
+SETTINGS = {
+    "symprec": SITE_DEFAULTS["symprec"],
+    "angle_tolerance": SITE_DEFAULTS["angle_tolerance"],
+    "neighbours": SITE_DEFAULTS["neighbours"],
+    "cutoff": SITE_DEFAULTS["neighbour_cutoff"],
+}
 
 
 def _fwhm(grid: np.ndarray, y: np.ndarray) -> float:
@@ -37,7 +47,7 @@ def _fwhm(grid: np.ndarray, y: np.ndarray) -> float:
 @pytest.mark.parametrize(("name", "expected"), [("Li2S", 1), ("beta-Li3PS4", 3), ("Li7P3S11", 11)])
 def test_site_analysis_matches_pymatgen(name, expected):
     structure = load_structure(name)
-    rows = xas.site_table(structure, "S", symprec=0.01)
+    rows = xas.site_table(structure, "S", **{**SETTINGS, "symprec": 0.01})
     groups = [g for g in SpacegroupAnalyzer(structure, symprec=0.01).get_symmetrized_structure().equivalent_indices
               if structure[g[0]].specie.symbol == "S"]  # fmt: skip
     assert len(rows) == len(groups) == expected
@@ -51,7 +61,7 @@ def test_site_analysis_matches_pymatgen(name, expected):
 
 
 def test_li2s_environment_is_eight_li_at_2_47_angstrom():
-    row = xas.site_table(load_structure("Li2S"), "S")[0]
+    row = xas.site_table(load_structure("Li2S"), "S", **SETTINGS)[0]
     assert row["multiplicity"] == 4 and row["environment"]["P"]["nearest"] is None
     assert row["environment"]["Li"]["count"] == 8
     assert row["environment"]["Li"]["nearest"] == pytest.approx(2.45, abs=0.05)
@@ -60,13 +70,13 @@ def test_li2s_environment_is_eight_li_at_2_47_angstrom():
 def test_user_sites_bypass_symmetry_and_bad_input_is_named():
     structure = load_structure("Li2S")
     s_indices = [i for i, site in enumerate(structure) if site.specie.symbol == "S"]
-    rows = xas.site_table(structure, "S", sites={s_indices[0]: 3, s_indices[1]: 1})
+    rows = xas.site_table(structure, "S", sites={s_indices[0]: 3, s_indices[1]: 1}, **SETTINGS)
     assert [(r["index"], r["multiplicity"], r["method"]) for r in rows] == [
         (s_indices[0], 3, "user"), (s_indices[1], 1, "user")]  # fmt: skip
     with pytest.raises(ValueError, match="has no P atom"):
-        xas.site_table(structure, "P")
+        xas.site_table(structure, "P", **SETTINGS)
     with pytest.raises(ValueError, match="is not a S atom"):
-        xas.site_table(structure, "S", sites=[0 if structure[0].specie.symbol != "S" else 1])
+        xas.site_table(structure, "S", sites=[0 if structure[0].specie.symbol != "S" else 1], **SETTINGS)
     assert xas.has_core_1s("S") and xas.has_core_1s("Li") and not xas.has_core_1s("H") and not xas.has_core_1s("X")
 
 
@@ -74,7 +84,7 @@ def test_li7p3s11_sites_and_supercells_reproduce_the_published_inputs():
     """The 11 groups in the published order; the 1x2x1 supercell (faces >= 10 Å) in the standard orientation with
     the absorber first is the POSCAR of each recorded core-hole run (cell and positions to 1e-5 Å)."""
     structure = Structure.from_file(CONTCAR)
-    rows = xas.site_table(structure, "S")
+    rows = xas.site_table(structure, "S", **SETTINGS)
     assert len(rows) == 11 and all(r["multiplicity"] == 2 for r in rows)
     repetitions = minimum_repetitions(structure.lattice.matrix, 10.0)
     assert repetitions == (1, 2, 1)
@@ -90,7 +100,7 @@ def test_li7p3s11_sites_and_supercells_reproduce_the_published_inputs():
         assert np.abs(diff @ recorded.cell).max() < 1e-5  # same order, too
         assert read_kpoints_mesh(SITES / f"site_{number}" / "KPOINTS", recorded.cell) == (
             "gamma",
-            mesh_from_spacing(supercell.lattice.matrix, vasp_xch.KPOINT_SPACING),
+            mesh_from_spacing(supercell.lattice.matrix, XCH_KPOINT_SPACING),
         )
 
 
@@ -208,7 +218,7 @@ def test_gpaw_sticks_and_raw_spectrum():
     assert np.allclose(strengths[0], [1, 0, 0]) and np.allclose(strengths[3], [0, 0, 4])
     grid, mu = gpaw_xch.raw_spectrum(energies, strengths, step=0.01)
     assert np.trapezoid(mu, grid, axis=0) == pytest.approx([1.0, 0.0, 4.0], rel=0.01, abs=1e-9)  # Lorentz tails
-    params = gpaw_xch.xch_parameters({"calculator": {"xc": "PBE"}}, 0, 3)
+    params = gpaw_xch.xch_parameters({"calculator": {"xc": "PBE"}}, 0, 3, "400%")
     assert params["calculator"]["charge"] == -1 and params["magmoms"] == [1.0, 0.0, 0.0]
     assert params["xas"]["relative_index_lumo"] == -1
     assert gpaw_xch.gpaw_has_core_1s("S") is None and "no frozen core" in gpaw_xch.gpaw_has_core_1s("H")

@@ -19,7 +19,10 @@ def gpaw_parameters(task: str, cell: np.ndarray, protocol_inputs: Mapping) -> di
     """Return the runner parameters for ``task`` from protocol inputs.
 
     ``protocol_inputs`` holds ``calculator`` (GPAW keywords; ``mode`` as ``{"name": "pw", "ecut": eV}`` or
-    ``{"name": "lcao"}``), ``kpoint_spacing`` (Å⁻¹, 2π included; Γ-centred mesh) and ``relax`` settings.
+    ``{"name": "lcao"}``), ``kpoint_spacing`` (Å⁻¹, 2π included; Γ-centred mesh) and ``relax`` settings. The GPAW
+    engine's builder sets ``calculator.kpts`` from aiida's ``KpointsData`` density mesh before calling this; the
+    spacing is turned into a mesh here (:func:`~aiida_lps.science.kpoints.mesh_from_spacing`, the same rule) only
+    for the scripts that run without an AiiDA profile.
     """
     if task not in TASKS:
         raise ValueError(f"unknown GPAW task {task!r}; available: {TASKS}")

@@ -100,12 +100,13 @@ def generate_core_hole_dataset(
 
 
 def xch_parameters(
-    parameters: Mapping[str, Any], absorber: int, n_atoms: int, nbands: str | int = "400%", fix_magmom: bool = True
+    parameters: Mapping[str, Any], absorber: int, n_atoms: int, nbands: str | int, fix_magmom: bool = True
 ) -> dict[str, Any]:
     """Runner parameters of an XCH run from those of a single point (see :mod:`aiida_lps.engines.gpaw.runner`).
 
     Adds ``charge = -1`` (the excited electron), spin polarisation with magnetic moment 1 on the absorber, ``nbands``
-    (default ``"400%"``: occupied + 3 × occupied, as Guo, Carbone et al. 2023) and ``xas`` (the runner then builds a
+    (GPAW's syntax; ``lps.xas`` takes ``"400%"`` = occupied + 3 × occupied, as Guo, Carbone et al. 2023, from
+    ``protocols/xas.yaml``) and ``xas`` (the runner then builds a
     legacy GPAW calculator and writes ``xas.npz``). ``fix_magmom`` keeps the total moment at 1 (Fermi-Dirac with
     ``fixmagmom``): with smearing, the excited electron otherwise drifts between the spin channels and the SCF of a
     solid can fail to converge (seen for β-Li3PS4).

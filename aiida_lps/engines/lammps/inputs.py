@@ -6,10 +6,14 @@ import dataclasses
 import io
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import ase
 import numpy as np
 from ase.io.lammpsdata import write_lammps_data
+
+from aiida_lps.common.settings import DictSettings
+from aiida_lps.protocols import default_inputs
 
 __all__ = (
     "MDSettings",
@@ -33,45 +37,40 @@ MAX_TEMPERATURE_K = 1.0e4  # above this no solid electrolyte exists; guards typo
 COUPLINGS = ("iso", "aniso", "tri")
 
 
+#: The defaults of every protocol: ``default_inputs.parameters`` of ``aiida_lps/protocols/lammps_md.yaml`` (written
+#: only there; timestep, damping, pressure, coupling, thermo interval, seed).
+_PROTOCOL_DEFAULTS = default_inputs("lammps_md")["parameters"]
+
+
 @dataclasses.dataclass
-class MDSettings:
+class MDSettings(DictSettings):
     """Settings of one equilibration + production MD run.
 
     Times are in steps unless stated; the thermostat/barostat damping is given in multiples of the timestep
     (Nosé-Hoover: 100 × dt and 1000 × dt are the LAMMPS recommendations and match the 0.1 ps / 1 ps at 1 fs of
-    Jalem et al. 2023, doi:10.1039/d3ya00234a).
+    Jalem et al. 2023, doi:10.1039/d3ya00234a). The defaults of the settings every protocol shares are those of
+    ``protocols/lammps_md.yaml`` (``default_inputs.parameters``), read from there.
     """
 
+    settings_name: ClassVar[str] = "MD"
+
     temperature: float  # K
-    timestep_fs: float = 1.0
+    timestep_fs: float = _PROTOCOL_DEFAULTS["timestep_fs"]
     equilibration_steps: int = 1000
     production_steps: int = 10000
     ensemble: str = "nvt"  # production ensemble
     equilibration_ensemble: str | None = None  # defaults to `ensemble`
-    thermostat_damping: float = 100.0  # × timestep
-    barostat_damping: float = 1000.0  # × timestep
-    pressure_bar: float = 1.0
-    npt_coupling: str = "aniso"
+    thermostat_damping: float = _PROTOCOL_DEFAULTS["thermostat_damping"]  # × timestep
+    barostat_damping: float = _PROTOCOL_DEFAULTS["barostat_damping"]  # × timestep
+    pressure_bar: float = _PROTOCOL_DEFAULTS["pressure_bar"]
+    npt_coupling: str = _PROTOCOL_DEFAULTS["npt_coupling"]
     dump_interval: int = 10  # steps between stored frames
-    thermo_interval: int = 100  # steps between thermo lines
-    seed: int = 12345
+    thermo_interval: int = _PROTOCOL_DEFAULTS["thermo_interval"]  # steps between thermo lines
+    seed: int = _PROTOCOL_DEFAULTS["seed"]
     initial_temperature: float | None = None  # K; velocities start here and equilibration ramps to `temperature`
 
     def __post_init__(self):
         self.validate()
-
-    @classmethod
-    def from_dict(cls, data: dict) -> MDSettings:
-        """Build from a dictionary, rejecting unknown keys with their names."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise ValueError(f"unknown MD setting(s) {unknown}; known: {sorted(fields)}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        """Return a JSON-able dictionary."""
-        return dataclasses.asdict(self)
 
     @property
     def frame_interval_ps(self) -> float:

@@ -11,6 +11,9 @@ import dataclasses
 import math
 import re
 from collections.abc import Sequence
+from typing import ClassVar
+
+from aiida_lps.common.settings import DictSettings
 
 __all__ = (
     "RELAX_MARKER",
@@ -40,8 +43,10 @@ def relaxed_filename(index: int) -> str:
 
 
 @dataclasses.dataclass
-class RelaxSettings:
+class RelaxSettings(DictSettings):
     """Minimisation settings: tolerances in eV (etol relative), eV/Å (ftol); pressure in bar."""
+
+    settings_name: ClassVar[str] = "relaxation"
 
     etol: float = 1e-8
     ftol: float = 1e-3
@@ -70,19 +75,6 @@ class RelaxSettings:
             raise ValueError(f"coupling must be one of {COUPLINGS}, got {self.coupling!r}")
         if self.cell_relax and self.min_style not in ("cg", "sd"):
             raise ValueError("fix box/relax needs min_style cg or sd")
-
-    @classmethod
-    def from_dict(cls, data: dict) -> RelaxSettings:
-        """Build from a dictionary, rejecting unknown keys by name."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise ValueError(f"unknown relaxation setting(s) {unknown}; known: {sorted(fields)}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        """JSON-able dictionary."""
-        return dataclasses.asdict(self)
 
 
 def relax_batch_script(settings: RelaxSettings, pair_commands: Sequence[str], n_configurations: int) -> str:

@@ -3,9 +3,12 @@
 * ASE's ``vasp-out`` reader (``ase.io.read(..., index=":")``): energy(sigma→0) and TOTEN per ionic step, forces,
   positions, cell and stress (eV/Å³, ASE's sign convention σ = (1/V) ∂E/∂ε: a compressed cell has a negative
   diagonal; VASP prints the opposite sign in kB).
-* pymatgen's ``Outcar``: Fermi energy, energy without entropy, the timing footer (``run_stats``) and, through
-  ``Outcar.read_pattern``, the INCAR echo (NELECT, NELM, NSW, IBRION, ...), POTCAR titles, VASP version, k-mesh,
-  the kB stress line and the SCF loop markers (``Iteration``, ``aborting loop``) that neither library interprets.
+* pymatgen's ``Outcar.read_pattern`` (one pass over the file for every pattern at once): the INCAR echo (NELECT,
+  NELM, NSW, IBRION, ...), POTCAR titles, VASP version, k-mesh, the kB stress line, the SCF loop markers
+  (``Iteration``, ``aborting loop``) that neither library interprets, and with pymatgen's own patterns the Fermi
+  energy, the energy without entropy and the timing footer. pymatgen's ``Outcar.__init__`` is not run: it makes
+  some thirty passes over the file for quantities not used here (magnetisation and charge tables, NMR, DFPT, ...)
+  and took more time than everything else together (see :func:`outcar_reader`).
 * pymatgen's ``Oszicar``: the ionic steps of an OSZICAR.
 
 Units: energies eV, forces eV/Å, positions and cell Å, stress eV/Å³.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import functools
 import gzip
 import lzma
 import os
@@ -28,6 +32,7 @@ import numpy as np
 from ase.units import GPa
 
 __all__ = (
+    "outcar_reader",
     "find_output",
     "open_text",
     "read_oszicar",
@@ -58,6 +63,12 @@ _PATTERNS = {
     "ediff": r"EDIFF\s*=\s*(" + _FLOAT + ")",
     "ediffg": r"EDIFFG\s*=\s*(" + _FLOAT + ")",
     "nkpts": r"NKPTS\s*=\s*(\d+)",
+}
+#: pymatgen's ``Outcar.__init__`` patterns of what is used here (it keeps the last match of each).
+_PYMATGEN_PATTERNS = {
+    "efermi": r"E-fermi\s*:\s*(\S+)",
+    "energy_wo_entrp": r"energy  without entropy\s*=\s+([\d\-\.]+)",
+    "elapsed": r"(Elapsed time \(sec\))",
 }
 _INTEGERS = ("nions", "nelm", "nsw", "ibrion", "isif", "ispin", "nkpts")
 _FLOATS = ("nelect", "encut", "ediff", "ediffg")
@@ -127,13 +138,45 @@ def read_outcar(source: str | os.PathLike | IO[str] | IO[bytes]) -> dict[str, An
         return _read_outcar(path)[0]
 
 
-def _read_outcar(path: pathlib.Path) -> tuple[dict[str, Any], Any]:
-    """:func:`read_outcar` of a plain file, and the pymatgen ``Outcar`` it made (for further ``read_*`` calls)."""
-    import ase.io
+def outcar_reader(path: str | os.PathLike) -> Any:
+    """pymatgen's ``Outcar`` of ``path`` without running its ``__init__``: its ``read_pattern`` and
+    ``read_freq_dielectric`` readers, each one pass over the file (``read_pattern`` through monty's ``regrep``, the
+    path pymatgen takes for a subclass that skips its ``__init__``). The attributes set by ``__init__`` (``efermi``,
+    ``final_energy``, ``run_stats``, ...) are absent: read what is needed with ``read_pattern``."""
+    return _outcar_reader_class()(path)
+
+
+@functools.cache
+def _outcar_reader_class() -> type:
     from pymatgen.io.vasp.outputs import Outcar
 
-    outcar = Outcar(str(path))
-    outcar.read_pattern(_PATTERNS)
+    class _OutcarReader(Outcar):
+        __doc__ = outcar_reader.__doc__
+
+        def __init__(self, filename: str | os.PathLike) -> None:  # noqa: D107 (skips Outcar.__init__ on purpose)
+            self.filename = str(filename)
+            self.data = {}
+
+    return _OutcarReader
+
+
+def _last_float(matches: list) -> float | None:
+    """The last match of a one-group pattern as a float (``None`` if absent or not a number, e.g. ``********``)."""
+    if not matches:
+        return None
+    try:
+        return float(matches[-1][0])
+    except ValueError:
+        return None
+
+
+def _read_outcar(path: pathlib.Path, patterns: dict[str, str] | None = None) -> tuple[dict[str, Any], Any]:
+    """:func:`read_outcar` of a plain file, and the pymatgen :func:`outcar_reader` it made (for further ``read_*``
+    calls); ``patterns`` are read in the same pass and left in ``outcar.data``."""
+    import ase.io
+
+    outcar = outcar_reader(path)
+    outcar.read_pattern({**_PATTERNS, **_PYMATGEN_PATTERNS, **(patterns or {})})
     try:
         images = ase.io.read(path, format="vasp-out", index=":")
     except (ValueError, IndexError, StopIteration):  # no completed ionic step
@@ -145,8 +188,8 @@ def _read_outcar(path: pathlib.Path) -> tuple[dict[str, Any], Any]:
     result["vasp_version"] = first["version"][0] if first["version"] else None
     result["potcars"] = [match[0] for match in data.get("titel", [])]
     result["kpoint_mesh"] = [int(v) for v in first["kpoint_mesh"]] if first["kpoint_mesh"] else None
-    result["fermi_energy"] = outcar.efermi
-    result["energy_without_entropy"] = outcar.final_energy_wo_entrp if images else None
+    result["fermi_energy"] = _last_float(data["efermi"])
+    result["energy_without_entropy"] = _last_float(data["energy_wo_entrp"]) if images else None
 
     energies = [float(atoms.get_potential_energy()) for atoms in images]
     result["energies"] = energies
@@ -176,7 +219,7 @@ def _read_outcar(path: pathlib.Path) -> tuple[dict[str, Any], Any]:
         converged_electronic = result["nelm"] is not None and result["n_electronic_steps"] < result["nelm"]
     result["converged_electronic"] = bool(converged_electronic)
 
-    finished = "Elapsed time (sec)" in (outcar.run_stats or {})
+    finished = bool(data["elapsed"])
     nsw, ibrion = result["nsw"] or 0, result["ibrion"]
     if nsw == 0 or ibrion == -1:
         converged_ionic = len(energies) >= 1

@@ -26,12 +26,11 @@ from typing import Any
 import numpy as np
 from pymatgen.io.vasp.outputs import Outcar
 
-from aiida_lps.engines.vasp.outputs import _plain_file, _read_outcar
+from aiida_lps.engines.vasp.outputs import _plain_file, _read_outcar, outcar_reader
 
 __all__ = (
     "CORE_HOLE_TAGS",
     "GROUND_STATE_INCAR",
-    "KPOINT_SPACING",
     "MissingSpectrumError",
     "XCH_INCAR",
     "core_hole_incar",
@@ -70,9 +69,6 @@ CORE_HOLE_TAGS: dict[str, Any] = {
 }
 
 XCH_INCAR: dict[str, Any] = {**GROUND_STATE_INCAR, **CORE_HOLE_TAGS}
-
-#: Γ-centred k-point spacing of Guo, Carbone et al. 2023 (Å⁻¹, 2π included).
-KPOINT_SPACING = 0.25
 
 _SPECTRUM_HEADER = "frequency dependent IMAGINARY DIELECTRIC FUNCTION"
 _ECORE = r"ECORE\s*=\s*([-+]?\d+(?:\.\d*)?(?:[EeDd][-+]?\d+)?)"
@@ -133,15 +129,19 @@ def core_hole_incar(
 
 
 def _outcar(source: str | os.PathLike | Outcar) -> Outcar:
-    return source if isinstance(source, Outcar) else Outcar(str(source))
+    """``source`` if it is a pymatgen ``Outcar``, else its reader (:func:`aiida_lps.engines.vasp.outputs.outcar_reader`:
+    no pass over the file until a ``read_*`` method is called)."""
+    return source if isinstance(source, Outcar) else outcar_reader(source)
 
 
 def read_core_energy(source: str | os.PathLike | Outcar) -> float | None:
-    """ECORE (eV) of the last ``ZCORE= … ECORE= …`` line, or ``None`` (pymatgen's ``Outcar.read_pattern``)."""
+    """ECORE (eV) of the last ``ZCORE= … ECORE= …`` line, or ``None`` (pymatgen's ``Outcar.read_pattern``; an
+    ``Outcar`` whose ``data`` already holds ``ecore`` matches is not read again)."""
     outcar = _outcar(source)
-    outcar.read_pattern({"ecore": _ECORE}, postprocess=lambda text: float(text.replace("D", "E")))
+    if "ecore" not in outcar.data:
+        outcar.read_pattern({"ecore": _ECORE})
     values = outcar.data.get("ecore") or []
-    return values[-1][0] if values else None
+    return float(values[-1][0].replace("D", "E")) if values else None
 
 
 def read_xch_spectrum(source: str | os.PathLike | Outcar) -> tuple[np.ndarray, np.ndarray]:
@@ -170,8 +170,8 @@ def read_xch_outcar(source: str | os.PathLike, spectrum: bool = True) -> dict[st
     (eV) and ``raw_onset`` = E_F − ECORE (eV). Without a spectrum block (or with ``spectrum=False``) these are
     ``None`` and ``has_spectrum`` is ``False``: the caller decides whether that is an error.
     """
-    with _plain_file(source) as path:  # one decompressed copy and one pymatgen Outcar for every quantity
-        result, outcar = _read_outcar(path)
+    with _plain_file(source) as path:  # one decompressed copy, one pattern pass (ECORE included), one block read
+        result, outcar = _read_outcar(path, {"ecore": _ECORE} if spectrum else None)
         result.update(spectrum_energy=None, spectrum_components=None, mu=None, ecore=None, raw_onset=None)
         result["has_spectrum"] = False
         if not spectrum:

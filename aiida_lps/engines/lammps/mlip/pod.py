@@ -80,7 +80,7 @@ class PodSettings(ModelSettings):
 
     #: ID of the per-atom descriptor compute in the γ script (``c_pod[k]``).
     compute_id: ClassVar[str] = "pod"
-    model_name: ClassVar[str] = "POD"
+    settings_name: ClassVar[str] = "POD"
     _INTEGERS: ClassVar[tuple[str, ...]] = (
         "bessel_polynomial_degree",
         "inverse_polynomial_degree",

@@ -6,36 +6,23 @@ and :func:`write_model_files` writes a fitted model's files and returns the LAMM
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 from collections.abc import Sequence
 from typing import ClassVar
 
 from ase.data import atomic_numbers
 
+from aiida_lps.common.settings import DictSettings
 from aiida_lps.engines.lammps.potential import render_pair_lines
 
 __all__ = ("ModelSettings", "checked_zbl", "write_model_files")
 
 
-class ModelSettings:
+class ModelSettings(DictSettings):
     """Dictionary round trip shared by the settings dataclasses of the linear models (SNAP, POD)."""
 
     #: model name used in messages
-    model_name: ClassVar[str] = "model"
-
-    @classmethod
-    def from_dict(cls, data: dict):
-        """Build from a dictionary, naming unknown keys."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise ValueError(f"unknown {cls.model_name} setting(s) {unknown}; known: {sorted(fields)}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        """JSON-able dictionary."""
-        return dataclasses.asdict(self)
+    settings_name: ClassVar[str] = "model"
 
 
 def checked_zbl(zbl, elements) -> list[float] | None:

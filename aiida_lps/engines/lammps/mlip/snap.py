@@ -67,7 +67,7 @@ class SnapSettings(ModelSettings):
 
     #: ID of the per-atom descriptor compute in the γ script (``c_sna[k]``).
     compute_id: ClassVar[str] = "sna"
-    model_name: ClassVar[str] = "SNAP"
+    settings_name: ClassVar[str] = "SNAP"
 
     def __post_init__(self):
         self.elements = [str(e) for e in self.elements]
