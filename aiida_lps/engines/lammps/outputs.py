@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import io
 import itertools
 import math
 import os
@@ -309,12 +310,115 @@ def _collect(frames: Iterator, stride: int, expected_frames: int | None) -> Traj
     )
 
 
+def _binary_layout(handle: BinaryIO) -> dict | None:
+    """Byte layout of the first frame of a binary dump (offsets of step, box and data) or None if irregular."""
+    start = handle.tell()
+    try:
+        (first,) = struct.unpack("q", _read_exact(handle, 8))
+        if first >= 0 or _read_exact(handle, -first) != _BINARY_MAGIC:
+            return None  # the layout before LAMMPS 29Oct2020: read frame by frame
+        _read_exact(handle, 8)
+        step_offset = handle.tell() - start
+        _, n_atoms, triclinic = struct.unpack("qqi", _read_exact(handle, 20))
+        _read_exact(handle, 24)
+        if triclinic not in (0, 1):
+            return None
+        box_offset, n_box = handle.tell() - start, 9 if triclinic else 6
+        _read_exact(handle, 8 * n_box)
+        (size_one,) = struct.unpack("i", _read_exact(handle, 4))
+        (length,) = struct.unpack("i", _read_exact(handle, 4))
+        _read_exact(handle, length)
+        (time_flag,) = struct.unpack("b", _read_exact(handle, 1))
+        if time_flag:
+            return None  # the time differs between frames: read frame by frame
+        (length,) = struct.unpack("i", _read_exact(handle, 4))
+        columns = _read_exact(handle, length).decode().split()
+        n_chunks, n_values = struct.unpack("ii", _read_exact(handle, 8))
+        if n_chunks != 1 or n_values != n_atoms * size_one or len(columns) != size_one:
+            return None  # several chunks (MPI ranks) of varying size: read frame by frame
+        data_offset = handle.tell() - start
+    except ValueError:
+        return None
+    finally:
+        handle.seek(start)
+    return {
+        "step": step_offset,
+        "box": (box_offset, n_box),
+        "data": data_offset,
+        "frame_bytes": data_offset + 8 * n_values,
+        "n_atoms": n_atoms,
+        "columns": columns,
+        "triclinic": bool(triclinic),
+    }
+
+
+def _read_binary_mapped(handle: BinaryIO, stride: int) -> Trajectory | None:
+    """Read a binary dump whose frames all have the first frame's layout through a memory map, in frame blocks.
+
+    Returns None (the caller reads frame by frame) when the layout is irregular or the atoms are not in the same,
+    increasing id order in every frame.
+    """
+    try:
+        fileno = handle.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    layout = _binary_layout(handle)
+    if layout is None:
+        return None
+    frame_bytes, n_atoms, columns = layout["frame_bytes"], layout["n_atoms"], layout["columns"]
+    col = {name: i for i, name in enumerate(columns)}
+    if {"id", "type", "xu", "yu", "zu"} - set(col):
+        return None
+    size = os.fstat(fileno).st_size - handle.tell()
+    n_frames = size // frame_bytes  # a truncated last frame is dropped
+    if n_frames == 0:
+        return None
+    frames = np.memmap(handle, dtype=np.uint8, mode="r", offset=handle.tell(), shape=(n_frames, frame_bytes))
+    # every header must be the first one's but for the step and the box
+    fixed = np.ones(layout["data"], dtype=bool)
+    fixed[layout["step"] : layout["step"] + 8] = False
+    box_offset, n_box = layout["box"]
+    fixed[box_offset : box_offset + 8 * n_box] = False
+    headers = np.asarray(frames[:, : layout["data"]])
+    if not np.array_equal(headers[:, fixed], np.broadcast_to(headers[0, fixed], (n_frames, int(fixed.sum())))):
+        return None
+    steps = headers[:, layout["step"] : layout["step"] + 8].copy().view(np.int64).reshape(-1)
+    boxes = headers[:, box_offset : box_offset + 8 * n_box].copy().view(np.float64).reshape(n_frames, n_box)
+    data = np.asarray(frames[:, layout["data"] :]).view(np.float64).reshape(n_frames, n_atoms, len(columns))
+    ids = data[0, :, col["id"]].copy()
+    if np.any(ids[1:] <= ids[:-1]):
+        return None
+    selected = range(0, n_frames, stride)
+    positions = np.empty((len(selected), n_atoms, 3))
+    xyz = [col["xu"], col["yu"], col["zu"]]
+    block = max(1, (64 << 20) // frame_bytes)  # ~64 MiB of the file at a time, in file order
+    for lo in range(0, len(selected), block):
+        chunk = data[lo * stride : min(n_frames, (lo + block) * stride) : stride]
+        if not np.array_equal(chunk[:, :, col["id"]], np.broadcast_to(ids, chunk.shape[:2])):
+            return None
+        positions[lo : lo + chunk.shape[0]] = chunk[:, :, xyz]
+    types = data[0, :, col["type"]].astype(int)
+    steps, boxes = steps[::stride], boxes[::stride]
+    cells = np.stack(
+        [
+            _box_to_cell(box[:6].reshape(3, 2), tuple(float(t) for t in box[6:9]) if layout["triclinic"] else (0, 0, 0))
+            for box in boxes
+        ]
+    )
+    return Trajectory(positions=positions, types=types, cells=cells, timesteps=steps.astype(np.int64))
+
+
 def read_binary_dump(handle: BinaryIO, stride: int = 1, expected_frames: int | None = None) -> Trajectory:
     """Read a LAMMPS binary ``dump custom`` (``*.bin``, columns ``id type xu yu zu``) into a Trajectory.
 
     Same semantics as :func:`read_dump` (a truncated last frame is dropped); positions keep LAMMPS's full double
-    precision (the text dump rounds them to 1e-6 Å). Reading is bounded by the disk: no text to parse.
+    precision (the text dump rounds them to 1e-6 Å). A file whose frames share one layout (one process wrote it,
+    atoms sorted by id: what ``lps.lammps.md`` writes) is copied through a memory map in blocks of frames, at the
+    speed of the disk; any other is read frame by frame.
     """
+    mapped = _read_binary_mapped(handle, stride)
+    if mapped is not None:
+        return mapped
     return _collect(_binary_frames(handle), stride, expected_frames)
 
 
