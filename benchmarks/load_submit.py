@@ -8,6 +8,11 @@ LAMMPS log.
 
     python benchmarks/load_submit.py --n 200 --workers 2
 
+The inputs (structure, potential, settings) are stored once and shared by all work chains, as a user's batch of
+runs shares them (``--no-share-inputs``: a fresh set of input nodes per submission). ``--poll-interval`` sets the
+computer's minimum job poll interval (``aiida-lps setup`` gives local computers 0.5 s). The load average of the
+machine is printed before and after: the figures depend on it.
+
 Needs PostgreSQL and RabbitMQ (``scripts/start-services.sh``); makes and deletes a throw-away profile.
 """
 
@@ -59,6 +64,19 @@ def calcjob_overheads(roots) -> list[dict]:
     return rows
 
 
+def _store_inputs(builder):
+    """Store every data node of ``builder`` (namespaces included), so that it can be submitted many times."""
+    from aiida import orm
+
+    for name in list(builder):
+        value = builder[name]
+        if isinstance(value, orm.Data) and not value.is_stored:
+            value.store()
+        elif hasattr(value, "_valid_fields") and name != "metadata":
+            _store_inputs(value)
+    return builder
+
+
 def _stats(values: list[float]) -> dict:
     if not values:
         return {}
@@ -78,10 +96,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--temperatures", type=int, default=2, help="MD runs per work chain")
     parser.add_argument("--slots", type=int, default=2000, help="daemon.worker_process_slots")
     parser.add_argument("--timeout", type=float, default=480.0, help="for the burst (s)")
+    parser.add_argument("--prefix", default="lps-load", help="profile (and database) name prefix")
+    parser.add_argument("--poll-interval", type=float, default=None, help="computer minimum job poll interval (s)")
+    parser.add_argument("--share-inputs", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args(argv)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="lps-load-"))
     os.environ["AIIDA_PATH"] = str(workdir)  # before aiida is imported: never the user's ~/.aiida
 
+    from aiida import orm
     from aiida.engine import submit
     from aiida.manage.configuration import get_config
 
@@ -97,8 +119,9 @@ def main(argv=None) -> dict:
 
     if not services_running():
         sys.exit("PostgreSQL (5432) and RabbitMQ (5672) must run: scripts/start-services.sh starts them")
-    summary = {"settings": vars(args)}
-    with throwaway_profile(workdir) as profile:
+    summary = {"settings": vars(args), "load_average_before": os.getloadavg(), "cpus": os.cpu_count()}
+    print(f"load average before: {summary['load_average_before']} on {summary['cpus']} CPUs", flush=True)
+    with throwaway_profile(workdir, prefix=args.prefix) as profile:
         # every waiting parent holds a slot: with the default 200 slots per worker, 200 parents + their children
         # would fill them and the daemon would stall
         config = get_config()
@@ -106,9 +129,20 @@ def main(argv=None) -> dict:
         config.store()
         computer, _ = ensure_localhost()
         code, _ = ensure_code("lmp", find_lammps_executable(), computer)
+        if args.poll_interval is not None:
+            computer.set_minimum_job_poll_interval(args.poll_interval)
+        summary["poll_interval_s"] = computer.get_minimum_job_poll_interval()
+        summary["safe_interval_s"] = (
+            computer.get_authinfo(orm.User.collection.get_default()).get_auth_params().get("safe_interval")
+        )
+
+        def fresh():
+            return lj_diffusion_builder(code, args.temperatures, repeat=2, production_steps=500)
+
+        shared = _store_inputs(fresh())
 
         def builder():
-            return lj_diffusion_builder(code, args.temperatures, repeat=2, production_steps=500)
+            return shared if args.share_inputs else fresh()
 
         start_daemon(args.workers)
         single = submit(builder())
@@ -167,13 +201,19 @@ def main(argv=None) -> dict:
             **{key: _stats([r[key] for r in rows]) for key in _STAGES},
         }
         summary["unsealed"] = len(unsealed_process_nodes())
+    summary["load_average_after"] = os.getloadavg()
     burst = summary["burst"]
     print(
         f"{burst['finished_ok']}/{args.n} finished [0], failures {burst['failures'] or 0}, "
         f"{burst['not_terminated']} not terminated after {burst['wall_s']} s; throughput "
         f"{burst['throughput_per_min']} work chains/min on {args.workers} workers; per-CalcJob overhead under load "
         f"median {burst['overhead_s'].get('median')} s (p90 {burst['overhead_s'].get('p90')} s), alone "
-        f"{summary['single']['overhead_s'].get('median')} s; MD itself median {burst['md_s'].get('median')} s"
+        f"{summary['single']['overhead_s'].get('median')} s; MD itself median {burst['md_s'].get('median')} s\n"
+        f"overhead stages under load (median s): upload+submit {burst['upload_submit_s'].get('median')}, "
+        f"run+poll+retrieve {burst['run_poll_retrieve_s'].get('median')} (incl. MD), parse+seal "
+        f"{burst['parse_seal_s'].get('median')}; poll interval {summary['poll_interval_s']} s, safe interval "
+        f"{summary['safe_interval_s']} s; load average before {summary['load_average_before']}, after "
+        f"{summary['load_average_after']} on {summary['cpus']} CPUs"
     )
     print(json.dumps(summary, default=str))
     return summary
