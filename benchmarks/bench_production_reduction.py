@@ -113,6 +113,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--workdir", default=None, help="scratch folder (default: a new one under $TMPDIR)")
     parser.add_argument("--warm", action="store_true", help="leave the dump in the page cache")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--reuse", action="store_true", help="reuse the dumps of a kept --workdir (same sizes)")
     args = parser.parse_args(argv)
     if args.frames < 100:
         parser.error("--frames must be at least 100")
@@ -120,8 +121,13 @@ def main(argv=None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     summary: dict = {"settings": vars(args), "load_average": os.getloadavg(), "cpus": os.cpu_count()}
     try:
-        summary["dumps"] = write_dumps(folder, args.atoms, args.frames, min(args.text_frames, args.frames), args.seed)
         binary = folder / "trajectory.bin"
+        if args.reuse and binary.is_file():
+            n_li = 3 * args.atoms // 8
+            summary["dumps"] = {"write_s": 0.0, "n_li": n_li, "box_A": (25.0 * args.atoms) ** (1.0 / 3.0)}
+        else:
+            text_frames = min(args.text_frames, args.frames)
+            summary["dumps"] = write_dumps(folder, args.atoms, args.frames, text_frames, args.seed)
         summary["dumps"]["binary_bytes"] = binary.stat().st_size
         if not args.warm:
             _drop_from_page_cache(binary)
@@ -216,7 +222,7 @@ def main(argv=None) -> dict:
         f"({'warm' if args.warm else 'cold'} page cache), load average {summary['load_average'][0]:.1f} on "
         f"{summary['cpus']} CPUs\n"
         f"reduce in the job: {r['wall_s']} s wall (read {r['read_s']} s + analysis {r['analysis_s']} s), "
-        f"peak RSS {r['peak_rss_mib'] / 1024:.2f} GiB\n"
+        f"{r['cpu_s']} s CPU, peak RSS {r['peak_rss_mib'] / 1024:.2f} GiB\n"
         f"retrieved: {rp['retrieved_bytes'] / 1e6:.2f} MB (the .npz), copy {rp['copy_s']} s, "
         f"load {rp['load_s']} s\n"
         f"total reduce + retrieve + parse: {total:.1f} s; D(Li) = {rp['D_cm2_s']:.3e} +- {rp['D_stderr_cm2_s']:.1e} "

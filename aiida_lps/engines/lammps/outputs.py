@@ -352,14 +352,15 @@ def _binary_layout(handle: BinaryIO) -> dict | None:
     }
 
 
-def _read_binary_mapped(handle: BinaryIO, stride: int) -> Trajectory | None:
-    """Read a binary dump whose frames all have the first frame's layout through a memory map, in frame blocks.
+def _read_binary_blocks(handle: BinaryIO, stride: int) -> Trajectory | None:
+    """Read a binary dump whose frames all have the first frame's layout in blocks of frames (~64 MiB, ``readinto``
+    into one reused buffer: memory is the positions array plus the buffer, whatever the size of the file).
 
     Returns None (the caller reads frame by frame) when the layout is irregular or the atoms are not in the same,
     increasing id order in every frame.
     """
     try:
-        fileno = handle.fileno()
+        size = os.fstat(handle.fileno()).st_size
     except (AttributeError, OSError, io.UnsupportedOperation):
         return None
     layout = _binary_layout(handle)
@@ -369,43 +370,63 @@ def _read_binary_mapped(handle: BinaryIO, stride: int) -> Trajectory | None:
     col = {name: i for i, name in enumerate(columns)}
     if {"id", "type", "xu", "yu", "zu"} - set(col):
         return None
-    size = os.fstat(fileno).st_size - handle.tell()
-    n_frames = size // frame_bytes  # a truncated last frame is dropped
+    start = handle.tell()
+    n_frames = (size - start) // frame_bytes  # a truncated last frame is dropped
     if n_frames == 0:
         return None
-    frames = np.memmap(handle, dtype=np.uint8, mode="r", offset=handle.tell(), shape=(n_frames, frame_bytes))
     # every header must be the first one's but for the step and the box
-    fixed = np.ones(layout["data"], dtype=bool)
-    fixed[layout["step"] : layout["step"] + 8] = False
+    data_offset, step_offset = layout["data"], layout["step"]
     box_offset, n_box = layout["box"]
+    fixed = np.ones(data_offset, dtype=bool)
+    fixed[step_offset : step_offset + 8] = False
     fixed[box_offset : box_offset + 8 * n_box] = False
-    headers = np.asarray(frames[:, : layout["data"]])
-    if not np.array_equal(headers[:, fixed], np.broadcast_to(headers[0, fixed], (n_frames, int(fixed.sum())))):
-        return None
-    steps = headers[:, layout["step"] : layout["step"] + 8].copy().view(np.int64).reshape(-1)
-    boxes = headers[:, box_offset : box_offset + 8 * n_box].copy().view(np.float64).reshape(n_frames, n_box)
-    data = np.asarray(frames[:, layout["data"] :]).view(np.float64).reshape(n_frames, n_atoms, len(columns))
-    ids = data[0, :, col["id"]].copy()
-    if np.any(ids[1:] <= ids[:-1]):
-        return None
-    selected = range(0, n_frames, stride)
-    positions = np.empty((len(selected), n_atoms, 3))
-    xyz = [col["xu"], col["yu"], col["zu"]]
-    block = max(1, (64 << 20) // frame_bytes)  # ~64 MiB of the file at a time, in file order
-    for lo in range(0, len(selected), block):
-        chunk = data[lo * stride : min(n_frames, (lo + block) * stride) : stride]
-        if not np.array_equal(chunk[:, :, col["id"]], np.broadcast_to(ids, chunk.shape[:2])):
+    positions = np.empty((-(-n_frames // stride), n_atoms, 3))
+    steps = np.empty(n_frames, dtype=np.int64)
+    boxes = np.empty((n_frames, n_box))
+    xyz = (
+        slice(col["xu"], col["xu"] + 3)
+        if col["yu"] == col["xu"] + 1 == col["zu"] - 1
+        else [col[c] for c in "xu yu zu".split()]
+    )
+    block = max(1, (64 << 20) // frame_bytes)
+    buffer = np.empty(block * frame_bytes, dtype=np.uint8)
+    reference = ids = types = None
+    stored = 0
+    for first in range(0, n_frames, block):
+        count = min(block, n_frames - first)
+        if handle.readinto(memoryview(buffer)[: count * frame_bytes]) != count * frame_bytes:
+            handle.seek(start)
             return None
-        positions[lo : lo + chunk.shape[0]] = chunk[:, :, xyz]
-    types = data[0, :, col["type"]].astype(int)
+        frames = buffer[: count * frame_bytes].reshape(count, frame_bytes)
+        headers = frames[:, :data_offset]
+        if reference is None:
+            reference = headers[0, fixed].copy()
+        if not np.array_equal(headers[:, fixed], np.broadcast_to(reference, (count, reference.size))):
+            handle.seek(start)
+            return None
+        steps[first : first + count] = headers[:, step_offset : step_offset + 8].copy().view(np.int64).reshape(-1)
+        boxes[first : first + count] = headers[:, box_offset : box_offset + 8 * n_box].copy().view(np.float64)
+        data = frames[:, data_offset:].view(np.float64).reshape(count, n_atoms, len(columns))
+        if ids is None:
+            ids = data[0, :, col["id"]].copy()
+            types = data[0, :, col["type"]].astype(int)
+        if np.any(ids[1:] <= ids[:-1]) or not np.array_equal(
+            data[:, :, col["id"]], np.broadcast_to(ids, (count, n_atoms))
+        ):
+            handle.seek(start)
+            return None
+        chosen = data[(-first) % stride :: stride]
+        positions[stored : stored + chosen.shape[0]] = chosen[:, :, xyz]
+        stored += chosen.shape[0]
     steps, boxes = steps[::stride], boxes[::stride]
+    tilted = layout["triclinic"]
     cells = np.stack(
         [
-            _box_to_cell(box[:6].reshape(3, 2), tuple(float(t) for t in box[6:9]) if layout["triclinic"] else (0, 0, 0))
+            _box_to_cell(box[:6].reshape(3, 2), tuple(float(t) for t in box[6:9]) if tilted else (0, 0, 0))
             for box in boxes
         ]
     )
-    return Trajectory(positions=positions, types=types, cells=cells, timesteps=steps.astype(np.int64))
+    return Trajectory(positions=positions, types=types, cells=cells, timesteps=steps)
 
 
 def read_binary_dump(handle: BinaryIO, stride: int = 1, expected_frames: int | None = None) -> Trajectory:
@@ -413,12 +434,12 @@ def read_binary_dump(handle: BinaryIO, stride: int = 1, expected_frames: int | N
 
     Same semantics as :func:`read_dump` (a truncated last frame is dropped); positions keep LAMMPS's full double
     precision (the text dump rounds them to 1e-6 Å). A file whose frames share one layout (one process wrote it,
-    atoms sorted by id: what ``lps.lammps.md`` writes) is copied through a memory map in blocks of frames, at the
+    atoms sorted by id: what ``lps.lammps.md`` writes) is read in blocks of frames into one reused buffer, at the
     speed of the disk; any other is read frame by frame.
     """
-    mapped = _read_binary_mapped(handle, stride)
-    if mapped is not None:
-        return mapped
+    blocks = _read_binary_blocks(handle, stride)
+    if blocks is not None:
+        return blocks
     return _collect(_binary_frames(handle), stride, expected_frames)
 
 

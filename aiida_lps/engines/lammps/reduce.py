@@ -213,6 +213,12 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu_s() -> float:
+    """CPU time (user + system) of this process in s."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(settings: Mapping, folder: str | os.PathLike = ".") -> dict:
     """Reduce the dumps named in ``settings`` (the content of ``reduce.json``) inside ``folder``.
 
@@ -248,6 +254,7 @@ def run(settings: Mapping, folder: str | os.PathLike = ".") -> dict:
         analysis_s=round(time.perf_counter() - start - read_s, 2),
         output_bytes=output.stat().st_size,
         peak_rss_mib=round(_peak_rss_mib(), 1),
+        cpu_s=round(_cpu_s(), 1),
         analysis_error=reduced.analysis_error,
         complete=complete,
     )
