@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 import sys
 
@@ -86,3 +87,30 @@ def test_reducer_that_cannot_start(lammps_code, argon_structure, argon_potential
     assert node.exit_status == LammpsMDCalculation.exit_codes.ERROR_REDUCTION_MISSING.status
     assert "no module named numpy" in node.exit_message
     assert (pathlib.Path(node.outputs.remote_folder.get_remote_path()) / "trajectory.bin").is_file()
+
+
+@pytest.mark.lammps
+def test_continuation_reduces_the_joined_binary_parts(argon_structure, argon_potential, aiida_localhost, tmp_path):
+    """A run that dies mid-way (fake LAMMPS: log cut, exit 139) is continued; the second job's reducer joins the
+    first part's binary dump (copied as trajectory.part0.bin) and its own: the whole production is analysed."""
+    from aiida.plugins import WorkflowFactory
+
+    from aiida_lps.cli.setup import find_lammps_executable
+    from aiida_lps.testing.faults import make_fake_lammps
+
+    aiida_localhost.set_minimum_job_poll_interval(0.0)
+    fake = make_fake_lammps(tmp_path / "bin", "crash", find_lammps_executable(), once=True)
+    code, _ = ensure_code(fake.name, str(fake), aiida_localhost)
+    python, _ = ensure_code("python", sys.executable, aiida_localhost)
+    _, node = run_get_node(
+        WorkflowFactory("lps.lammps.md.base"),
+        lammps=_inputs(code, argon_structure(2), argon_potential, reduce_code=python),
+    )
+    assert node.is_finished_ok, node.exit_message
+    first, second = sorted((n for n in node.called if isinstance(n, orm.CalcJobNode)), key=lambda n: n.pk)
+    assert first.exit_status == LammpsMDCalculation.exit_codes.ERROR_INCOMPLETE_RUN.status
+    summary = json.loads(second.outputs.retrieved.base.repository.get_object_content("reduce.out"))
+    assert summary["dumps"] == ["trajectory.part0.bin", "trajectory.bin"]
+    results = node.outputs.results.get_dict()
+    assert results["n_frames"] == PARAMETERS["production_steps"] // PARAMETERS["dump_interval"] + 1
+    np.testing.assert_array_equal(node.outputs.msd.get_array("time_ps"), np.arange(61) * 0.05)
