@@ -64,6 +64,27 @@ def calcjob_overheads(roots) -> list[dict]:
     return rows
 
 
+def worker_cpu_s() -> float:
+    """CPU time (user + system, s) used so far by the daemon's processes (circus, workers and the children they
+    waited for, e.g. the scheduler polls): the bookkeeping cost, independent of how loaded the machine is. LAMMPS
+    is not in it (``core.direct`` detaches the job)."""
+    import psutil
+    from aiida.engine.daemon.client import get_daemon_client
+
+    pid = get_daemon_client().get_daemon_pid()
+    total = 0.0
+    if pid is None:
+        return total
+    circus = psutil.Process(pid)
+    for process in [circus, *circus.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 def _store_inputs(builder):
     """Store every data node of ``builder`` (namespaces included), so that it can be submitted many times."""
     from aiida import orm
@@ -150,11 +171,16 @@ def main(argv=None) -> dict:
             return shared if args.share_inputs else fresh()
 
         start_daemon(args.workers)
+        cpu_start = worker_cpu_s()
         single = submit(builder())
-        wait_for(lambda: single.is_terminated, 300, "the single work chain")
+        wait_for(lambda: single.is_terminated, 600, "the single work chain")
+        time.sleep(3.0)  # let the workers settle
+        cpu_single = worker_cpu_s() - cpu_start
         single_rows = calcjob_overheads([single])
         summary["single"] = {
             "exit_status": single.exit_status,
+            "worker_cpu_s": round(cpu_single, 2),
+            "worker_cpu_per_calcjob_s": round(cpu_single / max(1, len(single_rows)), 2),
             "wall_s": round((single.mtime - single.ctime).total_seconds(), 2),
             "overhead_s": _stats([r["overhead_s"] for r in single_rows]),
             "md_s": _stats([r["md_s"] for r in single_rows]),
@@ -163,12 +189,14 @@ def main(argv=None) -> dict:
         print(f"single work chain: {summary['single']}", flush=True)
 
         start = time.monotonic()
+        cpu_start, client_start = worker_cpu_s(), time.process_time()
         nodes = []
         for _ in range(args.n):  # the deadline bounds the submissions too
             if time.monotonic() > start + args.timeout:
                 break
             nodes.append(submit(builder()))
         submitted = time.monotonic() - start
+        client_cpu = time.process_time() - client_start
         print(f"{len(nodes)} of {args.n} work chains submitted in {submitted:.1f} s", flush=True)
         deadline = start + args.timeout
         done = 0
@@ -178,6 +206,7 @@ def main(argv=None) -> dict:
                 break
             time.sleep(2.0)
         wall = time.monotonic() - start
+        cpu_burst = worker_cpu_s() - cpu_start
         ok = [node for node in nodes if node.is_finished_ok]
         failures = {}
         for node in nodes:
@@ -199,6 +228,9 @@ def main(argv=None) -> dict:
             "wall_s": round(wall, 1),
             "span_s": round(span, 1),
             "throughput_per_min": round(60.0 * len(ok) / span, 1) if ends else 0.0,
+            "worker_cpu_s": round(cpu_burst, 1),
+            "worker_cpu_per_calcjob_s": round(cpu_burst / max(1, len(rows)), 2),
+            "client_submit_cpu_per_workchain_s": round(client_cpu / max(1, len(nodes)), 3),
             "calcjobs": len(rows),
             "calcjob_life_s": _stats([r["life_s"] for r in rows]),
             "overhead_s": _stats([r["overhead_s"] for r in rows]),
@@ -216,7 +248,11 @@ def main(argv=None) -> dict:
         f"{summary['single']['overhead_s'].get('median')} s; MD itself median {burst['md_s'].get('median')} s\n"
         f"overhead stages under load (median s): upload+submit {burst['upload_submit_s'].get('median')}, "
         f"run+poll+retrieve {burst['run_poll_retrieve_s'].get('median')} (incl. MD), parse+seal "
-        f"{burst['parse_seal_s'].get('median')}; poll interval {summary['poll_interval_s']} s, safe interval "
+        f"{burst['parse_seal_s'].get('median')}\n"
+        f"CPU (load independent): daemon {burst['worker_cpu_per_calcjob_s']} s per CalcJob in the burst (all "
+        f"bookkeeping of the work chains / their CalcJobs), {summary['single']['worker_cpu_per_calcjob_s']} s alone; "
+        f"client {burst['client_submit_cpu_per_workchain_s']} s per submission\n"
+        f"poll interval {summary['poll_interval_s']} s, safe interval "
         f"{summary['safe_interval_s']} s; load average before {summary['load_average_before']}, after "
         f"{summary['load_average_after']} on {summary['cpus']} CPUs"
     )
