@@ -53,6 +53,11 @@ def _validate_inputs(inputs, _) -> str | None:
         message = validate_analysis(inputs["analysis"].get_dict(), inputs["structure"])
         if message:
             return message
+    if "reduce_code" in inputs and inputs.get("metadata", {}).get("options", {}).get("withmpi"):
+        return (
+            "metadata.options.withmpi applies to every code of the job, the reducer too: with reduce_code, run "
+            "LAMMPS with MPI through a code created with_mpi=True (`verdi code create ... --with-mpi`) instead"
+        )
     if "reduce_code" in inputs and "code" in inputs and inputs["reduce_code"].computer.pk != inputs["code"].computer.pk:
         return (
             f"reduce_code runs on {inputs['reduce_code'].computer.label!r} but LAMMPS on "

@@ -75,6 +75,15 @@ def test_reduced_in_the_job_equals_the_parsed_dump(lammps_code, argon_structure,
     assert reduced.outputs.trajectory.numsteps == text.outputs.trajectory.numsteps == 3
 
 
+def test_reducer_refuses_withmpi_for_the_whole_job(lammps_code, argon_structure, argon_potential, aiida_localhost):
+    """`withmpi` in the options would start the reducer under mpirun too (aiida-core applies it to every code)."""
+    python, _ = ensure_code("python", sys.executable, aiida_localhost)
+    inputs = _inputs(lammps_code, argon_structure(2), argon_potential, reduce_code=python)
+    inputs["metadata"] = {"options": {"withmpi": True}}
+    with pytest.raises(ValueError, match="with_mpi=True"):
+        run_get_node(LammpsMDCalculation, **inputs)
+
+
 @pytest.mark.lammps
 def test_reducer_that_cannot_start(lammps_code, argon_structure, argon_potential, aiida_localhost, tmp_path):
     """A reduce code that does not run Python: exit code 306 with its stderr; the dump stays on the remote."""
