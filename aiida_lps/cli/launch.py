@@ -257,16 +257,25 @@ def launch():
 )  # fmt: skip
 @click.option("--species", default="Li", show_default=True, help="Diffusing species.")
 @click.option("--charge", type=float, default=1.0, show_default=True, help="Its ionic charge (e), for σ.")
+@_code_option(
+    "--reduce-code",
+    required=False,
+    help="Python of aiida-lps on the LAMMPS computer (python@localhost of `aiida-lps setup`): reduce each "
+    "trajectory in its job, retrieve only the MSD arrays (production-scale runs).",
+)
+@click.option("--delete-dump", is_flag=True, help="With --reduce-code: delete each dump after its reduction.")
 @PROTOCOL
 @OVERRIDES
 @NUM_MPIPROCS
 @WALLCLOCK
 @DAEMON
 def launch_diffusion(
-    code, structure, potential, temperatures, species, charge, protocol, overrides, num_mpiprocs,
-    max_wallclock_seconds, daemon,
+    code, structure, potential, temperatures, species, charge, reduce_code, delete_dump, protocol, overrides,
+    num_mpiprocs, max_wallclock_seconds, daemon,
 ):  # fmt: skip
     """lps.diffusion: MD at each temperature, D(T), σ, Arrhenius Ea."""
+    if delete_dump and reduce_code is None:
+        raise click.BadParameter("needs --reduce-code (without it the dump is retrieved and parsed)")
     builder = _build_or_fail(
         build_diffusion,
         code,
@@ -279,6 +288,9 @@ def launch_diffusion(
         species=species,
         charge=charge,
     )
+    if reduce_code is not None:
+        builder.md.lammps.reduce_code = reduce_code
+        builder.md.lammps.metadata.options.keep_dump = not delete_dump
     _launch(builder, daemon)
 
 

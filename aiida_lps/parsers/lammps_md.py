@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import pathlib
 
 import ase
@@ -18,22 +19,16 @@ from aiida_lps.engines.lammps.inputs import (
     LOG_FILENAME,
     MDSettings,
     part_filename,
-    type_masses,
 )
 from aiida_lps.engines.lammps.outputs import (
     LammpsError,
     classify_errors,
     join_thermo_blocks,
-    join_trajectories,
-    read_dump,
+    read_dump_files,
     read_thermo_blocks,
 )
-from aiida_lps.science.diffusion import (
-    analyse_diffusion,
-    nernst_einstein_conductivity,
-    number_density,
-    region_diffusion,
-)
+from aiida_lps.engines.lammps.reduce import REDUCED_FILENAME, ReducedTrajectory, load_reduced, reduce_trajectory
+from aiida_lps.science.diffusion import nernst_einstein_conductivity, number_density
 from aiida_lps.utils.continuation import continuation_parts
 from aiida_lps.utils.structures import structure_from_arrays
 from aiida_lps.utils.validation import analysis_settings
@@ -94,21 +89,31 @@ class LammpsMDParser(Parser):
         potential = self.node.inputs.potential
 
         folder = pathlib.Path(retrieved_temporary_folder or "")
-        names_in_order = [part_filename(DUMP_FILENAME, i) for i in range(parts)] + [DUMP_FILENAME]
-        missing = [name for name in names_in_order if not (folder / name).is_file()]
-        if retrieved_temporary_folder is None or missing:
-            return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=f"{missing} not retrieved")
         expected = settings.production_steps // settings.dump_interval + 1
-        try:
-            pieces = []
-            for name in names_in_order:
-                with (folder / name).open() as handle:
-                    pieces.append(read_dump(handle, expected_frames=None if parts else expected))
-            trajectory = join_trajectories(pieces)
-        except ValueError as exception:
-            return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=str(exception))
-        if not parts and trajectory.timesteps[-1] < settings.production_steps:  # the log says the run completed
-            detail = f"truncated: {len(trajectory.timesteps)} of {expected} frames, last {trajectory.timesteps[-1]}"
+        if "reduce_code" in inputs:  # production path: the job reduced the dump where it was written
+            if REDUCED_FILENAME not in names:
+                stderr_name = self.node.process_class._REDUCE_STDERR
+                stderr = self.retrieved.base.repository.get_object_content(stderr_name) if stderr_name in names else ""
+                return self.exit_codes.ERROR_REDUCTION_MISSING.format(detail=stderr.strip()[-500:] or "no stderr")
+            try:
+                content = self.retrieved.base.repository.get_object_content(REDUCED_FILENAME, mode="rb")
+                reduced = load_reduced(io.BytesIO(content))
+            except ValueError as exception:
+                return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=str(exception))
+        else:  # fallback: the text dump(s) retrieved temporarily, reduced here
+            names_in_order = [part_filename(DUMP_FILENAME, i) for i in range(parts)] + [DUMP_FILENAME]
+            missing = [name for name in names_in_order if not (folder / name).is_file()]
+            if retrieved_temporary_folder is None or missing:
+                return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=f"{missing} not retrieved")
+            try:
+                trajectory = read_dump_files(
+                    [folder / name for name in names_in_order], expected_frames=None if parts else expected
+                )
+            except ValueError as exception:
+                return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=str(exception))
+            reduced = reduce_trajectory(trajectory, settings.timestep_fs, potential.elements, analysis)
+        if not parts and reduced.timesteps[-1] < settings.production_steps:  # the log says the run completed
+            detail = f"truncated: {reduced.n_frames} of {expected} frames, last {reduced.timesteps[-1]}"
             return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=detail)
         if parts:  # equilibration block from the first part's log, production joined over all parts
             logs = [folder / part_filename(LOG_FILENAME, i) for i in range(parts)]
@@ -121,82 +126,65 @@ class LammpsMDParser(Parser):
         production = blocks[-1]
         self.out("thermo", _array_node(production.columns))
         try:
-            results, msd_node = self._analyse(trajectory, settings, analysis, potential.elements, production)
+            if reduced.analysis_error is not None:
+                raise ValueError(reduced.analysis_error)
+            results, msd_node = self._analyse(reduced, settings, analysis, production)
         except ValueError as exception:
             return self.exit_codes.ERROR_ANALYSIS.format(detail=str(exception))
         results["thermo"] = {"equilibration": blocks[0].summary(), "production": production.summary()}
         self.out("msd", msd_node)
         self.out("results", orm.Dict(json_safe(results)))
 
-        if trajectory.timesteps[-1] == settings.production_steps:
-            self.out("structure", _last_frame_structure(trajectory, potential.elements))
+        if reduced.timesteps[-1] == settings.production_steps:
+            self.out("structure", _last_frame_structure(reduced, potential.elements))
         elif FINAL_DATA_FILENAME in names:
             self.out("structure", self._final_structure(potential.elements))
-        stride = int(analysis["trajectory_stride"])
-        if stride > 0:
-            self.out("trajectory", _trajectory_node(trajectory, potential.elements, stride))
+        if int(analysis["trajectory_stride"]) > 0 and reduced.sampled_positions is not None:
+            self.out("trajectory", _trajectory_node(reduced, potential.elements))
         return None
 
-    def _analyse(self, trajectory, settings: MDSettings, analysis: dict, type_elements, production):
-        symbols = [type_elements[t - 1] for t in trajectory.types]
-        masses = type_masses(type_elements)[trajectory.types - 1]
-        frame_ps = float(trajectory.timesteps[1] - trajectory.timesteps[0]) * settings.timestep_fs * 1e-3
+    def _analyse(self, reduced: ReducedTrajectory, settings: MDSettings, analysis: dict, production):
+        """Results and MSD node from the reduction: adds densities, Nernst-Einstein conductivities, thermo means."""
+        types = reduced.types
+        symbols = [self.node.inputs.potential.elements[t - 1] for t in types]
+        frame_ps = reduced.frame_interval_ps
         volume = float(np.mean(production.columns["Volume"]))
-        common = {
-            "window": tuple(analysis["window"]),
-            "n_blocks": int(analysis["n_blocks"]),
-            "drift": analysis["drift"],
-            "subdiffusive_threshold": float(analysis["subdiffusive_threshold"]),
-        }
+        threshold = float(analysis["subdiffusive_threshold"])
         msd_node = orm.ArrayData()
         species_results = {}
-        time_ps = None
         for species in analysis["species"]:
-            result, time_ps, msd_axes = analyse_diffusion(
-                trajectory.positions, frame_ps, symbols, masses, species=species, **common
-            )
-            msd_node.set_array(f"msd_{species}", msd_axes)
-            entry = result.to_dict()
+            entry = dict(reduced.species[species])
+            regions = entry.pop("regions", None)
+            msd_node.set_array(f"msd_{species}", reduced.msd[species])
             charge = (analysis["charges"] or {}).get(species)
             n_ions = symbols.count(species)
             density = number_density(n_ions, volume)
             entry["number_density_per_A3"] = density
             if charge:
+                d, d_stderr = (math.nan if entry[key] is None else entry[key] for key in ("D", "D_stderr"))
                 entry["charge"] = charge
-                entry["conductivity_S_cm"] = nernst_einstein_conductivity(
-                    result.D, density, settings.temperature, charge
-                )
+                entry["conductivity_S_cm"] = nernst_einstein_conductivity(d, density, settings.temperature, charge)
                 entry["conductivity_stderr_S_cm"] = nernst_einstein_conductivity(
-                    result.D_stderr, density, settings.temperature, charge
+                    d_stderr, density, settings.temperature, charge
                 )
-            if result.subdiffusive:
+            if entry["subdiffusive"]:
                 self.logger.warning(
-                    f"{species}: MSD log-log slope {result.loglog_slope:.2f} < {common['subdiffusive_threshold']} "
+                    f"{species}: MSD log-log slope {entry['loglog_slope']:.2f} < {threshold} "
                     "in the fit window: sub-diffusive, D is an upper bound, not a diffusivity"
                 )
-            if analysis["regions"]:
-                entry["regions"] = region_diffusion(
-                    trajectory.positions,
-                    trajectory.cells.mean(axis=0),
-                    frame_ps,
-                    symbols,
-                    masses,
-                    species,
-                    axis=int(analysis["regions"]["axis"]),
-                    boundaries=[tuple(b) for b in analysis["regions"]["boundaries"]],
-                    **common,
-                )
+            if regions is not None:
+                entry["regions"] = regions
             species_results[species] = entry
-        msd_node.set_array("time_ps", time_ps)
+        msd_node.set_array("time_ps", reduced.time_ps)
         msd_node.base.attributes.set("units", {"time_ps": "ps", "msd": "Å^2 (columns x, y, z)"})
         results = {
             "temperature_target_K": settings.temperature,
             "temperature_mean_K": float(np.mean(production.columns["Temp"])),
             "volume_mean_A3": volume,
-            "n_atoms": int(trajectory.positions.shape[1]),
-            "n_frames": int(trajectory.positions.shape[0]),
+            "n_atoms": reduced.n_atoms,
+            "n_frames": reduced.n_frames,
             "frame_interval_ps": frame_ps,
-            "production_time_ps": float(frame_ps * (trajectory.positions.shape[0] - 1)),
+            "production_time_ps": float(frame_ps * (reduced.n_frames - 1)),
             "species": species_results,
             "units": {"D": "cm^2/s", "conductivity": "S/cm", "time": "ps", "volume": "Å^3"},
         }
@@ -212,10 +200,10 @@ class LammpsMDParser(Parser):
         return orm.StructureData(ase=atoms)
 
 
-def _last_frame_structure(trajectory, type_elements) -> orm.StructureData:
+def _last_frame_structure(reduced: ReducedTrajectory, type_elements) -> orm.StructureData:
     """The final configuration from the dump's last frame (the step after the last MD step), wrapped into its cell."""
-    symbols = [type_elements[t - 1] for t in trajectory.types]
-    atoms = ase.Atoms(symbols, positions=trajectory.positions[-1], cell=trajectory.cells[-1], pbc=True)
+    symbols = [type_elements[t - 1] for t in reduced.types]
+    atoms = ase.Atoms(symbols, positions=reduced.last_positions, cell=reduced.last_cell, pbc=True)
     atoms.wrap()
     return structure_from_arrays(symbols, atoms.positions, atoms.cell[:])
 
@@ -227,13 +215,13 @@ def _array_node(columns: dict[str, np.ndarray]) -> orm.ArrayData:
     return node
 
 
-def _trajectory_node(trajectory, type_elements, stride: int) -> orm.TrajectoryData:
+def _trajectory_node(reduced: ReducedTrajectory, type_elements) -> orm.TrajectoryData:
     node = orm.TrajectoryData()
-    symbols = [type_elements[t - 1] for t in trajectory.types]
+    symbols = [type_elements[t - 1] for t in reduced.types]
     node.set_trajectory(
         symbols=symbols,
-        positions=trajectory.positions[::stride],
-        cells=trajectory.cells[::stride],
-        stepids=trajectory.timesteps[::stride],
+        positions=reduced.sampled_positions,
+        cells=reduced.sampled_cells,
+        stepids=reduced.sampled_timesteps,
     )
     return node

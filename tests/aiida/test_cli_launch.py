@@ -79,6 +79,9 @@ def test_launch_errors_are_clear(aiida_profile_clean, lammps_code, stored_argon_
 
     not_structure = runner.invoke(cli, [*base, "-S", str(stored_argon_potential.pk)])
     assert not_structure.exit_code == 2 and "not a StructureData" in not_structure.output
+
+    no_reducer = runner.invoke(cli, [*base, "-S", "Li2S", "--delete-dump"])
+    assert no_reducer.exit_code == 2 and "needs --reduce-code" in no_reducer.output
     assert orm.QueryBuilder().append(orm.WorkflowNode).count() == 0
 
 

@@ -14,7 +14,7 @@ from plumpy import ProcessState
 #: entry point -> (exit codes whose runs must never be reused, exit codes that stay cacheable)
 EXPECTED = {
     "lps.gpaw": ((301, 302, 303, 320, 350), (410, 500)),
-    "lps.lammps.md": ((301, 302, 304, 305, 312, 313, 320, 400), (410, 411)),
+    "lps.lammps.md": ((301, 302, 304, 305, 306, 312, 313, 320, 400), (410, 411)),
     "lps.lammps.relax_batch": ((302, 312, 320), ()),
     "lps.mlip.explore": ((300, 312), ()),
     "lps.mlip.train": ((300, 311, 312), (310,)),

@@ -19,6 +19,7 @@ __all__ = (
     "MDSettings",
     "DATA_FILENAME",
     "DUMP_FILENAME",
+    "BINARY_DUMP_FILENAME",
     "FINAL_DATA_FILENAME",
     "write_data_file",
     "md_script",
@@ -29,6 +30,7 @@ __all__ = (
 
 DATA_FILENAME = "structure.data"
 DUMP_FILENAME = "trajectory.dump"
+BINARY_DUMP_FILENAME = "trajectory.bin"  # LAMMPS writes a binary dump for a name ending in `.bin`
 FINAL_DATA_FILENAME = "final.data"
 LOG_FILENAME = "log.lammps"
 RESTART_PATTERN = "restart.*"  # `restart N restart.*` writes restart.<step>; `read_restart restart.*` reads the latest
@@ -188,19 +190,20 @@ def _thermo(settings: MDSettings) -> list[str]:
     ]
 
 
-def _production(settings: MDSettings, run_command: str, append: bool = False) -> list[str]:
+def _production(settings: MDSettings, run_command: str, dump_filename: str = DUMP_FILENAME) -> list[str]:
+    binary = dump_filename.endswith(".bin")  # full double precision, no text formatting
     return [
         "# production",
         _integrator(settings, settings.ensemble, settings.temperature),
-        f"dump trajectory all custom {settings.dump_interval} {DUMP_FILENAME} id type xu yu zu",
-        "dump_modify trajectory sort id format float %.6f",
+        f"dump trajectory all custom {settings.dump_interval} {dump_filename} id type xu yu zu",
+        "dump_modify trajectory sort id" + ("" if binary else " format float %.6f"),
         f"restart {restart_interval(settings)} {RESTART_PATTERN}",
         run_command,
         f"write_data {FINAL_DATA_FILENAME} nocoeff",
     ]
 
 
-def md_script(settings: MDSettings, pair_commands: Sequence[str]) -> str:
+def md_script(settings: MDSettings, pair_commands: Sequence[str], dump_filename: str = DUMP_FILENAME) -> str:
     """Return the LAMMPS input script: equilibration, then production with an unwrapped-coordinate dump.
 
     With ``initial_temperature`` the velocities start at that temperature and the equilibration thermostat ramps
@@ -209,6 +212,8 @@ def md_script(settings: MDSettings, pair_commands: Sequence[str]) -> str:
     in two blocks (equilibration, production); the final configuration is written to ``final.data``.
     During production a restart file ``restart.<step>`` is written every :func:`restart_interval` steps, from which
     :func:`continuation_script` continues a run stopped by the wall time.
+    A ``dump_filename`` ending in ``.bin`` (:data:`BINARY_DUMP_FILENAME`) makes LAMMPS write a binary dump (full
+    double precision, read without parsing text: the production path with the trajectory reducer).
     """
     eq_ensemble = settings.equilibration_ensemble or settings.ensemble
     start = settings.initial_temperature or settings.temperature
@@ -221,12 +226,12 @@ def md_script(settings: MDSettings, pair_commands: Sequence[str]) -> str:
         f"run {settings.equilibration_steps}",
         "unfix integrate",
         "reset_timestep 0",
-        *_production(settings, f"run {settings.production_steps}"),
+        *_production(settings, f"run {settings.production_steps}", dump_filename),
     ]
     return "\n".join(lines) + "\n"
 
 
-def continuation_script(settings: MDSettings, pair_commands: Sequence[str]) -> str:
+def continuation_script(settings: MDSettings, pair_commands: Sequence[str], dump_filename: str = DUMP_FILENAME) -> str:
     """Return the script that continues the production from the latest restart file up to ``production_steps``.
 
     ``read_restart restart.*`` restores the step, box, positions, image flags, velocities and the Nosé-Hoover
@@ -237,7 +242,7 @@ def continuation_script(settings: MDSettings, pair_commands: Sequence[str]) -> s
     lines = [
         *_header(pair_commands, settings, f"read_restart {RESTART_PATTERN}"),
         *_thermo(settings),
-        *_production(settings, f"run {settings.production_steps} upto"),
+        *_production(settings, f"run {settings.production_steps} upto", dump_filename),
     ]
     return "\n".join(lines) + "\n"
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import io
 import itertools
 import math
+import os
 import re
-from collections.abc import Iterator
-from typing import IO
+import struct
+from collections.abc import Iterator, Sequence
+from typing import IO, BinaryIO
 
 import numpy as np
 
@@ -19,6 +22,8 @@ __all__ = (
     "classify_errors",
     "read_thermo_blocks",
     "read_dump",
+    "read_binary_dump",
+    "read_dump_files",
     "join_thermo_blocks",
     "join_trajectories",
 )
@@ -197,20 +202,92 @@ def read_dump(handle: IO[str], stride: int = 1, expected_frames: int | None = No
     too small): peak memory is about the output array plus one frame of text. A truncated last frame (a run that
     stopped while writing) is dropped.
     """
+    return _collect(_frames(handle), stride, expected_frames)
+
+
+_BINARY_MAGIC = b"DUMPCUSTOM"
+
+
+def _read_exact(handle: BinaryIO, size: int) -> bytes:
+    data = handle.read(size)
+    if len(data) != size:
+        raise ValueError(f"truncated binary dump: {len(data)} of {size} bytes")
+    return data
+
+
+def _binary_frames(handle: BinaryIO) -> Iterator[tuple[int, np.ndarray, np.ndarray, list[str]]]:
+    """Frames of a LAMMPS binary dump (``dump custom`` to a ``*.bin`` file, native byte order).
+
+    Both layouts are read: the current one (a negative length and the magic string ``DUMPCUSTOM``, endianness,
+    format revision, then the step; unit style, time and column names after the box) and the one before LAMMPS
+    29Oct2020 (the step first, no column names: ``id type xu yu zu`` is assumed).
+    """
+    while True:
+        head = handle.read(8)
+        if not head:
+            return
+        if len(head) != 8:
+            raise ValueError("truncated binary dump frame header")
+        (first,) = struct.unpack("q", head)
+        new_format = first < 0
+        if new_format:
+            magic = _read_exact(handle, -first)
+            if magic != _BINARY_MAGIC:
+                raise ValueError(f"not a LAMMPS binary dump (magic {magic!r})")
+            endian, _revision = struct.unpack("ii", _read_exact(handle, 8))
+            if endian != 1:
+                raise ValueError("binary dump written with another byte order")
+            (step,) = struct.unpack("q", _read_exact(handle, 8))
+        else:
+            step = first
+        n_atoms, triclinic = struct.unpack("qi", _read_exact(handle, 12))
+        _read_exact(handle, 24)  # boundary flags
+        if triclinic == 2:
+            raise ValueError("general triclinic binary dumps are not supported")
+        box = np.frombuffer(_read_exact(handle, 8 * (9 if triclinic else 6)), dtype=np.float64)
+        (size_one,) = struct.unpack("i", _read_exact(handle, 4))
+        columns = ["id", "type", "xu", "yu", "zu"]
+        if new_format:
+            (length,) = struct.unpack("i", _read_exact(handle, 4))
+            _read_exact(handle, length)  # unit style
+            (time_flag,) = struct.unpack("b", _read_exact(handle, 1))
+            if time_flag:
+                _read_exact(handle, 8)
+            (length,) = struct.unpack("i", _read_exact(handle, 4))
+            columns = _read_exact(handle, length).decode().split()
+        if len(columns) != size_one:
+            raise ValueError(f"binary dump: {size_one} values per atom but columns {columns}")
+        (n_chunks,) = struct.unpack("i", _read_exact(handle, 4))
+        chunks = []
+        for _ in range(n_chunks):
+            (n_values,) = struct.unpack("i", _read_exact(handle, 4))
+            chunks.append(np.frombuffer(_read_exact(handle, 8 * n_values), dtype=np.float64))
+        values = chunks[0] if n_chunks == 1 else np.concatenate(chunks)
+        if values.size != n_atoms * size_one:
+            raise ValueError(f"truncated dump frame at step {step}: {values.size} numbers for {n_atoms} atoms")
+        bounds = box[:6].reshape(3, 2)
+        tilts = tuple(float(t) for t in box[6:9]) if triclinic else (0.0, 0.0, 0.0)
+        yield step, _box_to_cell(bounds, tilts), values.reshape(n_atoms, size_one), columns
+
+
+def _collect(frames: Iterator, stride: int, expected_frames: int | None) -> Trajectory:
+    """Stream parsed frames into one preallocated positions array (see :func:`read_dump`)."""
     positions: np.ndarray | None = None
     cells: list[np.ndarray] = []
     steps: list[int] = []
     types = None
     count = 0
     try:
-        for index, (step, cell, table, columns) in enumerate(_frames(handle)):
+        for index, (step, cell, table, columns) in enumerate(frames):
             if index % stride:
                 continue
             col = {name: i for i, name in enumerate(columns)}
             missing = {"id", "type", "xu", "yu", "zu"} - set(col)
             if missing:
                 raise ValueError(f"dump lacks the columns {sorted(missing)} (unwrapped coordinates are required)")
-            table = table[np.argsort(table[:, col["id"]], kind="stable")]
+            ids = table[:, col["id"]]
+            if np.any(ids[1:] < ids[:-1]):  # `dump_modify sort id` writes them sorted already
+                table = table[np.argsort(ids, kind="stable")]
             if positions is None:
                 types = table[:, col["type"]].astype(int)
                 capacity = max(1, -(-expected_frames // stride)) if expected_frames else 64
@@ -231,6 +308,156 @@ def read_dump(handle: IO[str], stride: int = 1, expected_frames: int | None = No
     return Trajectory(
         positions=positions, types=types, cells=np.stack(cells), timesteps=np.array(steps, dtype=np.int64)
     )
+
+
+def _binary_layout(handle: BinaryIO) -> dict | None:
+    """Byte layout of the first frame of a binary dump (offsets of step, box and data) or None if irregular."""
+    start = handle.tell()
+    try:
+        (first,) = struct.unpack("q", _read_exact(handle, 8))
+        if first >= 0 or _read_exact(handle, -first) != _BINARY_MAGIC:
+            return None  # the layout before LAMMPS 29Oct2020: read frame by frame
+        _read_exact(handle, 8)
+        step_offset = handle.tell() - start
+        _, n_atoms, triclinic = struct.unpack("qqi", _read_exact(handle, 20))
+        _read_exact(handle, 24)
+        if triclinic not in (0, 1):
+            return None
+        box_offset, n_box = handle.tell() - start, 9 if triclinic else 6
+        _read_exact(handle, 8 * n_box)
+        (size_one,) = struct.unpack("i", _read_exact(handle, 4))
+        (length,) = struct.unpack("i", _read_exact(handle, 4))
+        _read_exact(handle, length)
+        (time_flag,) = struct.unpack("b", _read_exact(handle, 1))
+        if time_flag:
+            return None  # the time differs between frames: read frame by frame
+        (length,) = struct.unpack("i", _read_exact(handle, 4))
+        columns = _read_exact(handle, length).decode().split()
+        n_chunks, n_values = struct.unpack("ii", _read_exact(handle, 8))
+        if n_chunks != 1 or n_values != n_atoms * size_one or len(columns) != size_one:
+            return None  # several chunks (MPI ranks) of varying size: read frame by frame
+        data_offset = handle.tell() - start
+    except ValueError:
+        return None
+    finally:
+        handle.seek(start)
+    return {
+        "step": step_offset,
+        "box": (box_offset, n_box),
+        "data": data_offset,
+        "frame_bytes": data_offset + 8 * n_values,
+        "n_atoms": n_atoms,
+        "columns": columns,
+        "triclinic": bool(triclinic),
+    }
+
+
+def _read_binary_blocks(handle: BinaryIO, stride: int) -> Trajectory | None:
+    """Read a binary dump whose frames all have the first frame's layout in blocks of frames (~64 MiB, ``readinto``
+    into one reused buffer: memory is the positions array plus the buffer, whatever the size of the file).
+
+    Returns None (the caller reads frame by frame) when the layout is irregular or the atoms are not in the same,
+    increasing id order in every frame.
+    """
+    try:
+        size = os.fstat(handle.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    layout = _binary_layout(handle)
+    if layout is None:
+        return None
+    frame_bytes, n_atoms, columns = layout["frame_bytes"], layout["n_atoms"], layout["columns"]
+    col = {name: i for i, name in enumerate(columns)}
+    if {"id", "type", "xu", "yu", "zu"} - set(col):
+        return None
+    start = handle.tell()
+    n_frames = (size - start) // frame_bytes  # a truncated last frame is dropped
+    if n_frames == 0:
+        return None
+    # every header must be the first one's but for the step and the box
+    data_offset, step_offset = layout["data"], layout["step"]
+    box_offset, n_box = layout["box"]
+    fixed = np.ones(data_offset, dtype=bool)
+    fixed[step_offset : step_offset + 8] = False
+    fixed[box_offset : box_offset + 8 * n_box] = False
+    positions = np.empty((-(-n_frames // stride), n_atoms, 3))
+    steps = np.empty(n_frames, dtype=np.int64)
+    boxes = np.empty((n_frames, n_box))
+    xyz = (
+        slice(col["xu"], col["xu"] + 3)
+        if col["yu"] == col["xu"] + 1 == col["zu"] - 1
+        else [col[c] for c in "xu yu zu".split()]
+    )
+    block = max(1, (64 << 20) // frame_bytes)
+    buffer = np.empty(block * frame_bytes, dtype=np.uint8)
+    reference = ids = types = None
+    stored = 0
+    for first in range(0, n_frames, block):
+        count = min(block, n_frames - first)
+        if handle.readinto(memoryview(buffer)[: count * frame_bytes]) != count * frame_bytes:
+            handle.seek(start)
+            return None
+        frames = buffer[: count * frame_bytes].reshape(count, frame_bytes)
+        headers = frames[:, :data_offset]
+        if reference is None:
+            reference = headers[0, fixed].copy()
+        if not np.array_equal(headers[:, fixed], np.broadcast_to(reference, (count, reference.size))):
+            handle.seek(start)
+            return None
+        steps[first : first + count] = headers[:, step_offset : step_offset + 8].copy().view(np.int64).reshape(-1)
+        boxes[first : first + count] = headers[:, box_offset : box_offset + 8 * n_box].copy().view(np.float64)
+        data = frames[:, data_offset:].view(np.float64).reshape(count, n_atoms, len(columns))
+        if ids is None:
+            ids = data[0, :, col["id"]].copy()
+            types = data[0, :, col["type"]].astype(int)
+        if np.any(ids[1:] <= ids[:-1]) or not np.array_equal(
+            data[:, :, col["id"]], np.broadcast_to(ids, (count, n_atoms))
+        ):
+            handle.seek(start)
+            return None
+        chosen = data[(-first) % stride :: stride]
+        positions[stored : stored + chosen.shape[0]] = chosen[:, :, xyz]
+        stored += chosen.shape[0]
+    steps, boxes = steps[::stride], boxes[::stride]
+    tilted = layout["triclinic"]
+    cells = np.stack(
+        [
+            _box_to_cell(box[:6].reshape(3, 2), tuple(float(t) for t in box[6:9]) if tilted else (0, 0, 0))
+            for box in boxes
+        ]
+    )
+    return Trajectory(positions=positions, types=types, cells=cells, timesteps=steps)
+
+
+def read_binary_dump(handle: BinaryIO, stride: int = 1, expected_frames: int | None = None) -> Trajectory:
+    """Read a LAMMPS binary ``dump custom`` (``*.bin``, columns ``id type xu yu zu``) into a Trajectory.
+
+    Same semantics as :func:`read_dump` (a truncated last frame is dropped); positions keep LAMMPS's full double
+    precision (the text dump rounds them to 1e-6 Å). A file whose frames share one layout (one process wrote it,
+    atoms sorted by id: what ``lps.lammps.md`` writes) is read in blocks of frames into one reused buffer, at the
+    speed of the disk; any other is read frame by frame.
+    """
+    blocks = _read_binary_blocks(handle, stride)
+    if blocks is not None:
+        return blocks
+    return _collect(_binary_frames(handle), stride, expected_frames)
+
+
+def read_dump_files(paths: Sequence[str | os.PathLike], expected_frames: int | None = None) -> Trajectory:
+    """Read the dumps of a run and its continuations (in order; ``*.bin`` binary, otherwise text) and join them.
+
+    ``expected_frames`` (frames of an uninterrupted run) preallocates the array of a single dump.
+    """
+    pieces = []
+    for path in paths:
+        expected = expected_frames if len(paths) == 1 else None
+        if str(path).endswith(".bin"):
+            with open(path, "rb") as handle:
+                pieces.append(read_binary_dump(handle, expected_frames=expected))
+        else:
+            with open(path) as handle:
+                pieces.append(read_dump(handle, expected_frames=expected))
+    return join_trajectories(pieces)
 
 
 def join_thermo_blocks(parts: list[ThermoBlock]) -> ThermoBlock:
