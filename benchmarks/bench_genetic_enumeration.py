@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import pathlib
 import subprocess
 import tempfile
@@ -32,14 +33,44 @@ from aiida_lps.testing.toy_potentials import lps_buck_morse_arguments
 
 
 def enumerate_distinct(problem: RemovalProblem) -> dict[str, list[int]]:
-    """One representative removed-site list per canonical key (one Li2S unit removed)."""
-    li, s = problem.sublattices["Li"], problem.sublattices["S"]
+    """One representative removed-site list per canonical key (every mask with the exact counts)."""
+    per_element = [
+        itertools.combinations(problem.sublattices[el], problem.removed_counts[el]) for el in problem.sublattices
+    ]
     distinct: dict[str, list[int]] = {}
-    for pair in itertools.combinations(li, 2):
-        for site in s:
-            removed = [int(pair[0]), int(pair[1]), int(site)]
-            distinct.setdefault(problem.key(problem.mask(removed)), removed)
+    for parts in itertools.product(*per_element):
+        removed = sorted(int(i) for part in parts for i in part)
+        distinct.setdefault(problem.key(problem.mask(removed)), removed)
     return distinct
+
+
+def load_or_enumerate(structure, problem: RemovalProblem, table_path: pathlib.Path | None) -> dict[str, float]:
+    """Relaxed energy (eV, inf on failure) per canonical key: read from ``table_path`` if it exists, else relax every
+    distinct arrangement (and write the table there)."""
+    if table_path is not None and table_path.exists():
+        data = json.loads(table_path.read_text())
+        print(f"enumeration read from {table_path} ({len(data['energies'])} distinct arrangements)")
+        return {k: (float(e) if e is not None else np.inf) for k, e in data["energies"].items()}
+    start = time.perf_counter()
+    distinct = enumerate_distinct(problem)
+    print(f"{len(distinct)} distinct arrangements ({time.perf_counter() - start:.1f} s)")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        energies = relax_all(structure, list(distinct.values()), pathlib.Path(tmp))
+    elapsed = time.perf_counter() - start
+    print(f"enumeration: {len(distinct)} relaxations in one LAMMPS run, {elapsed:.1f} s")
+    table = {key: (float(e) if np.isfinite(e) else np.inf) for key, e in zip(distinct, energies, strict=True)}
+    if table_path is not None:
+        table_path.write_text(
+            json.dumps(
+                {
+                    "energies": {k: (e if np.isfinite(e) else None) for k, e in table.items()},
+                    "removed": distinct,
+                    "seconds": elapsed,
+                }
+            )
+        )
+    return table
 
 
 def relax_all(structure, removed_lists, workdir: pathlib.Path) -> np.ndarray:
@@ -92,35 +123,32 @@ def random_relaxations_to_minimum(problem, table, minimum, seed: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parent", default="beta-Li3PS4", help="packaged crystal (aiida_lps.structures)")
     parser.add_argument("--supercell", type=int, nargs=3, default=[2, 1, 1])
+    parser.add_argument("--n-li2s", type=int, default=1, help="Li2S units removed")
     parser.add_argument("--population", type=int, default=32)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--max-generations", type=int, default=30)
     parser.add_argument("--stall", type=int, default=10, help="stall_generations")
     parser.add_argument("--n-refine", type=int, nargs="+", default=[0, 4], help="n_refine values to compare")
+    parser.add_argument(
+        "--table", type=pathlib.Path, help="JSON file of the enumerated energies: read if it exists, else written"
+    )
     args = parser.parse_args()
 
-    structure = load_structure("beta-Li3PS4")
+    structure = load_structure(args.parent)
     structure.make_supercell(args.supercell)
-    start = time.perf_counter()
-    problem = RemovalProblem.from_structure(structure, n_li2s=1)
-    distinct = enumerate_distinct(problem)
+    problem = RemovalProblem.from_structure(structure, n_li2s=args.n_li2s)
     print(
-        f"β-Li3PS4 {args.supercell} ({len(structure)} sites), 1 Li2S removed: {problem.n_arrangements()} masks, "
-        f"{len(problem.permutations)} symmetry operations, {len(distinct)} distinct "
-        f"({time.perf_counter() - start:.1f} s)"
+        f"{args.parent} {args.supercell} ({len(structure)} sites), {args.n_li2s} Li2S removed: "
+        f"{problem.n_arrangements()} masks, {len(problem.permutations)} symmetry operations"
     )
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        energies = relax_all(structure, list(distinct.values()), pathlib.Path(tmp))
-    elapsed = time.perf_counter() - start
-    print(f"enumeration: {len(distinct)} relaxations in one LAMMPS run, {elapsed:.1f} s")
-    table = {key: (float(e) if np.isfinite(e) else np.inf) for key, e in zip(distinct, energies, strict=True)}
+    table = load_or_enumerate(structure, problem, args.table)
     minimum = min(table.values())
     ranked = sorted(table.values())
     degenerate = sum(1 for e in ranked if abs(e - minimum) < 1e-6)
     print(f"true minimum {minimum:.5f} eV ({degenerate} arrangement(s)); next {ranked[degenerate]:.5f} eV")
-    budget = 0.1 * len(distinct)
+    budget = 0.1 * len(table)
 
     for n_refine in args.n_refine:
         settings = dict(
@@ -147,7 +175,7 @@ def main() -> None:
     print(
         f"random search: relaxations to the minimum median {np.median(random_counts):.0f} "
         f"(min {min(random_counts)}, max {max(random_counts)}); within 10 % in {within}/{args.seeds}; "
-        f"expected {len(distinct) / 2:.0f} for a uniform draw over distinct arrangements"
+        f"expected {len(table) / 2:.0f} for a uniform draw over distinct arrangements"
     )
 
 
