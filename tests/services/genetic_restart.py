@@ -30,6 +30,8 @@ def main() -> dict:
     args = parser.parse_args()
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="lps-ga-restart-"))
     os.environ["AIIDA_PATH"] = str(workdir)  # before aiida is imported: never the user's ~/.aiida
+    # the daemon is started through `verdi` of this interpreter's environment (also when it is not activated)
+    os.environ["PATH"] = f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
     from aiida import orm
     from aiida.engine import submit
