@@ -34,6 +34,7 @@ def main() -> dict:
     os.environ["PATH"] = f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
     from aiida import orm
+    from aiida.common.links import LinkType
     from aiida.engine import submit
     from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -106,7 +107,7 @@ def main() -> dict:
         record["duplicates"] = duplicate_launches(node)
         jobs = {}
         labels = collections.Counter()
-        for link in node.base.links.get_outgoing().all():
+        for link in node.base.links.get_outgoing(link_type=LinkType.CALL_CALC).all():
             if link.node.process_label == "BatchRelaxCalculation" and not sealed_by_us(link.node):
                 labels[link.link_label] += 1
                 jobs[link.link_label] = link.node
@@ -151,11 +152,9 @@ def main() -> dict:
 
 
 def _calcjob_labels(node) -> list[str]:
-    return [
-        link.link_label
-        for link in node.base.links.get_outgoing().all()
-        if link.node.node_type.startswith("process.calculation.calcjob")
-    ]
+    from aiida.common.links import LinkType
+
+    return [link.link_label for link in node.base.links.get_outgoing(link_type=LinkType.CALL_CALC).all()]
 
 
 if __name__ == "__main__":
