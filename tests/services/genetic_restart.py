@@ -17,6 +17,7 @@ import collections
 import json
 import os
 import pathlib
+import re
 import sys
 import tempfile
 import time
@@ -86,10 +87,8 @@ def main() -> dict:
         node = submit(builder)
 
         def reported(generation: int) -> bool:
-            return any(
-                log.message.startswith(f"generation {generation}: best")
-                for log in orm.Log.collection.get_logs_for(node)
-            )
+            # report messages carry a "[pk|process|step] " prefix
+            return any(f"generation {generation}: best" in log.message for log in orm.Log.collection.get_logs_for(node))
 
         wait_for(lambda: reported(args.kill_after) or node.is_terminated, args.timeout, "generation reported", 0.02)
         record["terminated_before_kill"] = node.is_terminated
@@ -117,7 +116,9 @@ def main() -> dict:
             "launched before a daemon restart" in log.message for log in orm.Log.collection.get_logs_for(node)
         )
         record["reports"] = collections.Counter(
-            log.message.split(":")[0] for log in orm.Log.collection.get_logs_for(node) if ": best" in log.message
+            match.group(1)
+            for log in orm.Log.collection.get_logs_for(node)
+            if (match := re.search(r"(generation \d+): best", log.message))
         )
         if not node.is_finished_ok:
             return record
@@ -154,7 +155,11 @@ def main() -> dict:
 def _calcjob_labels(node) -> list[str]:
     from aiida.common.links import LinkType
 
-    return [link.link_label for link in node.base.links.get_outgoing(link_type=LinkType.CALL_CALC).all()]
+    return [
+        link.link_label
+        for link in node.base.links.get_outgoing(link_type=LinkType.CALL_CALC).all()
+        if link.node.node_type.startswith("process.calculation.calcjob")
+    ]
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ def test_genetic_resumes_at_last_finished_generation_after_daemon_kill():
     # what the jobs relaxed (the restarted run is the uninterrupted one)
     assert record["history_generations"] == list(range(GENERATIONS)), record
     assert record["summary_generations"] == GENERATIONS
+    # every generation reported (generation KILL_AFTER twice if the kill fell before its step's checkpoint)
+    assert set(record["reports"]) == {f"generation {g}" for g in range(GENERATIONS)}, record["reports"]
     assert [row["generation"] for row in record["replay"]] == list(range(GENERATIONS))
     assert all(row["same"] for row in record["replay"]), record["replay"]
     assert record["history_n_evaluated"] == [row["proposed"] for row in record["replay"]]
