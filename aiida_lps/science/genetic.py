@@ -6,8 +6,11 @@ removing Li2S units (2 Li + 1 S) or P2S5 units (2 P + 5 S) from a supercell of a
 removed atoms is optimised by a GA whose fitness is the relaxed energy.
 
 - An individual is the set of removed sites (a boolean mask over the parent supercell's sites); crossover is uniform
-  per sublattice (element), mutation swaps a removed and a kept site of the same element, and a repair step restores
-  the exact removed count of every element.
+  per sublattice (element), mutation swaps a removed and a kept site of the same element (by default a local hop: a
+  removed site moves to one of its nearest sites of that element), and a repair step restores the exact removed
+  count of every element. Generational (ævo) or steady state (``n_offspring`` never-evaluated children per
+  generation, the best of parents and children survive); ``n_refine`` shortest-hop neighbours of the best are
+  evaluated each generation.
 - Duplicates are recognised by a symmetry-canonical key: the lexicographically smallest packed mask over the site
   permutations of the parent supercell's space-group operations (pure translations of the parent cell included), so
   equivalent arrangements share one fitness-cache entry and no arrangement is evaluated twice.

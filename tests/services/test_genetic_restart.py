@@ -8,7 +8,7 @@ arrangements the jobs relaxed, i.e. the restarted run is the uninterrupted one. 
 machine under a load average of ~16 the kill fell 59 s after submission, with generation 2 launched but not started
 (it was sealed and launched anew); the work chain finished 141 s after submission, the whole script took 278 s (most
 of the rest is making and deleting the PostgreSQL profile) - over the ~90 s aimed at, hence the `services` marker
-like ``test_daemon_restart.py``.
+like ``test_daemon_restart.py``. As a pytest run (load average ~8) it took 201 s.
 """
 
 from __future__ import annotations
