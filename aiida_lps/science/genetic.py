@@ -6,8 +6,11 @@ removing Li2S units (2 Li + 1 S) or P2S5 units (2 P + 5 S) from a supercell of a
 removed atoms is optimised by a GA whose fitness is the relaxed energy.
 
 - An individual is the set of removed sites (a boolean mask over the parent supercell's sites); crossover is uniform
-  per sublattice (element), mutation swaps a removed and a kept site of the same element, and a repair step restores
-  the exact removed count of every element.
+  per sublattice (element), mutation swaps a removed and a kept site of the same element (by default a local hop: a
+  removed site moves to one of its nearest sites of that element), and a repair step restores the exact removed
+  count of every element. Generational (ævo) or steady state (``n_offspring`` never-evaluated children per
+  generation, the best of parents and children survive); ``n_refine`` shortest-hop neighbours of the best are
+  evaluated each generation.
 - Duplicates are recognised by a symmetry-canonical key: the lexicographically smallest packed mask over the site
   permutations of the parent supercell's space-group operations (pure translations of the parent cell included), so
   equivalent arrangements share one fitness-cache entry and no arrangement is evaluated twice.
@@ -47,6 +50,7 @@ __all__ = (
 #: atoms removed per unit
 UNITS = {"Li2S": {"Li": 2, "S": 1}, "P2S5": {"P": 2, "S": 5}}
 SELECTIONS = ("tournament", "roulette")
+MUTATIONS = ("local", "swap")
 
 
 def li2s_fraction(n_li: int, n_p: int) -> float:
@@ -194,18 +198,25 @@ class RemovalProblem:
     :ivar species: element of every parent site.
     :ivar n_li2s, n_p2s5: units removed.
     :ivar permutations: (n_operations, n_sites) site permutations (``site_permutations``).
+    :ivar distances: (n_sites, n_sites) minimum-image distances (Å) between the parent sites; they make mutation and
+        refinement local (a removed site hops to a nearby site of its element). ``None``: any site of the element.
     """
 
     species: list[str]
     n_li2s: int
     n_p2s5: int
     permutations: np.ndarray
+    distances: np.ndarray | None = None
 
     def __post_init__(self):
         check_removal({el: self.species.count(el) for el in set(self.species)}, self.n_li2s, self.n_p2s5)
         self.permutations = np.asarray(self.permutations, dtype=np.int32)
         if self.permutations.ndim != 2 or self.permutations.shape[1] != len(self.species):
             raise ValueError(f"permutations must have shape (n_operations, {len(self.species)})")
+        if self.distances is not None:
+            self.distances = np.asarray(self.distances, dtype=float)
+            if self.distances.shape != (len(self.species),) * 2:
+                raise ValueError(f"distances must have shape ({len(self.species)}, {len(self.species)})")
         symbols = np.array(self.species)
         self.sublattices = {
             el: np.nonzero(symbols == el)[0] for el in ("Li", "P", "S") if self.removed_counts.get(el, 0)
@@ -221,6 +232,7 @@ class RemovalProblem:
             n_li2s=n_li2s,
             n_p2s5=n_p2s5,
             permutations=site_permutations(structure, symprec, angle_tolerance),
+            distances=structure.distance_matrix,
         )
 
     @property
@@ -284,16 +296,41 @@ class RemovalProblem:
         take_first = rng.random(self.n_sites) < 0.5
         return self.repair(np.where(take_first, first, second), rng)
 
-    def mutate(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Swap one removed and one kept site of a randomly chosen sublattice that has both."""
+    def mutate(self, mask: np.ndarray, rng: np.random.Generator, n_neighbours: int | None = None) -> np.ndarray:
+        """Swap one removed and one kept site of a randomly chosen sublattice that has both.
+
+        :param n_neighbours: local mutation: the removed site moves to one of the ``n_neighbours`` kept sites of its
+            element nearest to it (a vacancy hops to a neighbouring site); ``None`` (or no ``distances``): any kept
+            site of the element (ævo's swap).
+        """
         mask = np.array(mask, dtype=bool)
         choices = [sites for el, sites in self.sublattices.items() if 0 < self.removed_counts[el] < len(sites)]
         if not choices:
             return mask
         sites = choices[rng.integers(len(choices))]
-        mask[rng.choice(sites[mask[sites]])] = False
-        mask[rng.choice(sites[~mask[sites]])] = True
+        removed = rng.choice(sites[mask[sites]])
+        kept = sites[~mask[sites]]
+        if n_neighbours is not None and self.distances is not None:
+            kept = kept[np.argsort(self.distances[removed, kept], kind="stable")[: max(1, int(n_neighbours))]]
+        mask[removed] = False
+        mask[rng.choice(kept)] = True
         return mask
+
+    def local_moves(self, mask: np.ndarray, rng: np.random.Generator) -> list[tuple[int, int]]:
+        """Every single swap ``(removed site, kept site)`` within a sublattice, shortest hop first (ties in random
+        order; all in random order without ``distances``)."""
+        mask = np.asarray(mask, dtype=bool)
+        moves = [
+            (int(i), int(j))
+            for sites in self.sublattices.values()
+            for i in sites[mask[sites]]
+            for j in sites[~mask[sites]]
+        ]
+        order = rng.permutation(len(moves))
+        if self.distances is not None:
+            hop = np.array([self.distances[i, j] for i, j in moves])[order]
+            order = order[np.argsort(np.round(hop, 6), kind="stable")]
+        return [moves[k] for k in order]
 
     def key(self, mask: np.ndarray) -> str:
         """Symmetry-canonical key: hex of the smallest packed mask over all site permutations."""
@@ -324,9 +361,15 @@ class GASettings(DictSettings):
     stall_tolerance: float = 1e-4  # eV
     seeds: list[int] = dataclasses.field(default_factory=lambda: [0])
     max_attempts: int = 50  # tries per new individual before accepting fewer
-    # unevaluated single-swap neighbours of each seed's best arrangement added per generation (local refinement in
-    # place of as many crossover children; 0 = plain GA as in ævo)
+    # unevaluated single-swap neighbours of each seed's best arrangement added per generation, shortest hop first
+    # (local refinement in place of as many crossover children; 0 = plain GA as in ævo)
     n_refine: int = 4
+    # new arrangements per seed and generation after the initial population: ``None`` = generational (the elite plus
+    # population_size - n_elite children, as ævo); a number = steady state: that many unevaluated children, the
+    # population_size best of parents and children survive
+    n_offspring: int | None = None
+    mutation: str = "local"  # "local": a removed site hops to one of its n_neighbours nearest sites; "swap": anywhere
+    n_neighbours: int = 4
 
     def __post_init__(self):
         if int(self.population_size) != self.population_size or self.population_size < 2:
@@ -341,6 +384,16 @@ class GASettings(DictSettings):
             raise ValueError(f"tournament_size must be a positive integer, got {self.tournament_size}")
         if int(self.n_refine) != self.n_refine or not 0 <= self.n_refine <= self.population_size - self.n_elite:
             raise ValueError(f"n_refine must be an integer in [0, population_size - n_elite], got {self.n_refine}")
+        if self.n_offspring is not None and (
+            int(self.n_offspring) != self.n_offspring or not 1 <= self.n_offspring <= self.population_size
+        ):
+            raise ValueError(f"n_offspring must be null or an integer in [1, population_size], got {self.n_offspring}")
+        if self.n_offspring is not None and self.n_refine > self.n_offspring:
+            raise ValueError(f"n_refine ({self.n_refine}) must not exceed n_offspring ({self.n_offspring})")
+        if self.mutation not in MUTATIONS:
+            raise ValueError(f"mutation must be one of {MUTATIONS}, got {self.mutation!r}")
+        if int(self.n_neighbours) != self.n_neighbours or self.n_neighbours < 1:
+            raise ValueError(f"n_neighbours must be a positive integer, got {self.n_neighbours}")
         for name in ("max_generations", "stall_generations", "max_attempts"):
             value = getattr(self, name)
             if int(value) != value or value < 1:
@@ -453,17 +506,11 @@ class GeneticSearch:
         return population[rng.choice(len(population), p=weights / weights.sum())]
 
     def _neighbours(self, key: str, count: int, exclude: set[str], rng: np.random.Generator):
-        """Up to ``count`` unevaluated single-swap neighbours ``(key, removed)`` of an arrangement (random order)."""
+        """Up to ``count`` unevaluated single-swap neighbours ``(key, removed)`` of an arrangement, shortest hop
+        first (random order without site distances)."""
         mask = self.problem.mask(self.cache[key]["removed"])
-        swaps = [
-            (i, j)
-            for sites in self.problem.sublattices.values()
-            for i in sites[mask[sites]]
-            for j in sites[~mask[sites]]
-        ]
         found: dict[str, list[int]] = {}
-        for index in rng.permutation(len(swaps)):
-            i, j = swaps[index]
+        for i, j in self.problem.local_moves(mask, rng):
             neighbour = mask.copy()
             neighbour[i], neighbour[j] = False, True
             new_key = self.problem.key(neighbour)
@@ -485,43 +532,56 @@ class GeneticSearch:
             raise RuntimeError(f"the search has stopped: {self.stop_reason}")
         new: dict[str, list[int]] = {}
         hits = 0
-        attempts_total = self.settings.max_attempts
-        for seed in self.settings.seeds:
+        settings = self.settings
+        steady = settings.n_offspring is not None
+        local = settings.n_neighbours if settings.mutation == "local" else None
+        for seed in settings.seeds:
             rng = self._rng(seed)
             members: list[str] = []
             old = self.populations[str(seed)]
-            if self.generation == 0 or not old:
-                target = self.settings.population_size
+            initial = self.generation == 0 or not old
+            if initial:
+                target = settings.population_size
+            elif steady:
+                members = list(old)  # parents compete with their children for survival (tell)
+                target = settings.n_offspring
             else:
                 ranked = sorted(old, key=self._fitness)
-                members = ranked[: self.settings.n_elite]
-                target = self.settings.population_size - len(members)
+                members = ranked[: settings.n_elite]
+                target = settings.population_size - len(members)
             children: list[str] = []
-            if members and self.settings.n_refine:
-                for key, removed in self._neighbours(members[0], self.settings.n_refine, set(new), rng):
+            if not initial and settings.n_refine:
+                best = min(old, key=self._fitness)
+                for key, removed in self._neighbours(best, settings.n_refine, set(new), rng):
                     new[key] = removed
                     children.append(key)
             for _ in range(target - len(children)):
-                for _attempt in range(attempts_total):
-                    if self.generation == 0 or not old:
+                for attempt in range(settings.max_attempts):
+                    if initial:
                         mask = self.problem.random_mask(rng)
                     else:
                         first = self.problem.mask(self.cache[self._select(old, rng)]["removed"])
                         second = self.problem.mask(self.cache[self._select(old, rng)]["removed"])
                         mask = self.problem.crossover(first, second, rng)
-                        if rng.random() < self.settings.mutation_rate:
-                            mask = self.problem.mutate(mask, rng)
+                        # after half the attempts failed to give a new arrangement, every child is mutated
+                        if rng.random() < settings.mutation_rate or 2 * attempt >= settings.max_attempts:
+                            mask = self.problem.mutate(mask, rng, local)
                     key = self.problem.key(mask)
                     if key in members or key in children:
                         continue
                     if key in self.cache:
                         hits += 1
+                        if steady or initial:
+                            continue  # an evaluated arrangement adds nothing here: draw again
                     elif key not in new:
                         new[key] = [int(i) for i in np.nonzero(mask)[0]]
                     children.append(key)
                     break
             self.pending[str(seed)] = members + children
-        short = any(len(p) < self.settings.population_size for p in self.pending.values())
+        if steady and self.generation > 0:
+            short = any(len(p) < len(self.populations[s]) + settings.n_offspring for s, p in self.pending.items())
+        else:
+            short = any(len(p) < settings.population_size for p in self.pending.values())
         if not new and short:
             # fewer distinct arrangements than the population needs, and all of them are known
             self.exhausted = True
@@ -546,7 +606,14 @@ class GeneticSearch:
             self.cache[key]["energy"] = _json_energy(_finite(energies[index]))
             if refs is not None:
                 self.cache[key]["ref"] = refs[index]
-        self.populations = {seed: members for seed, members in self.pending.items()}
+        if self.settings.n_offspring is not None and self.generation > 0:
+            # steady state: the population_size best of parents and children survive (stable order on ties)
+            self.populations = {
+                seed: sorted(members, key=self._fitness)[: self.settings.population_size]
+                for seed, members in self.pending.items()
+            }
+        else:
+            self.populations = {seed: members for seed, members in self.pending.items()}
         fitness = [self._fitness(k) for members in self.populations.values() for k in members]
         finite = [f for f in fitness if math.isfinite(f)]
         entry = {

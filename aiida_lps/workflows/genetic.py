@@ -158,7 +158,8 @@ class GeneticSamplingWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             valid_type=orm.Dict,
             validator=_validate_ga,
             help="GA settings (aiida_lps.science.genetic.GASettings): population_size, mutation_rate, n_elite, "
-            "selection, tournament_size, max_generations, stall_generations, stall_tolerance (eV), seeds, n_refine.",
+            "selection, tournament_size, max_generations, stall_generations, stall_tolerance (eV), seeds, n_refine, "
+            "n_offspring (null: generational; a number: steady state), mutation (local/swap), n_neighbours.",
         )
         spec.input(
             "symprec",

@@ -52,6 +52,29 @@ def test_counts_exact_after_operators(beta_2x1):
         problem.check(mutated)
 
 
+def test_local_mutation_moves_a_removed_site_to_a_near_site_of_its_element(beta_2x1):
+    problem = RemovalProblem.from_structure(beta_2x1, n_li2s=2)
+    symbols = np.array(problem.species)
+    rng = np.random.default_rng(2)
+    for n_neighbours in (1, 3):
+        for _ in range(100):
+            mask = problem.random_mask(rng)
+            mutated = problem.mutate(mask, rng, n_neighbours)
+            (left,), (entered,) = np.nonzero(mask & ~mutated)[0], np.nonzero(mutated & ~mask)[0]
+            assert symbols[left] == symbols[entered]
+            kept = np.nonzero((symbols == symbols[left]) & ~mask)[0]
+            nearest = np.sort(problem.distances[left, kept])[n_neighbours - 1]
+            assert problem.distances[left, entered] <= nearest + 1e-9
+    # the hop list of an arrangement: every same-element swap once, shortest first
+    mask = problem.random_mask(rng)
+    moves = problem.local_moves(mask, rng)
+    hops = [problem.distances[i, j] for i, j in moves]
+    assert np.all(np.diff(np.round(hops, 6)) >= 0)
+    expected = sum(int(mask[s].sum()) * int((~mask[s]).sum()) for s in problem.sublattices.values())
+    assert len(set(moves)) == len(moves) == expected
+    assert all(mask[i] and not mask[j] and symbols[i] == symbols[j] for i, j in moves)
+
+
 def _coordinate_orbit_key(structure, problem, mask, operations):
     """Orbit of a mask by transforming coordinates (independent of the permutation tables)."""
     frac = structure.frac_coords % 1.0
@@ -154,6 +177,14 @@ def test_bad_input_names_the_problem(li2s, beta_2x1):
         GASettings(n_refine=-1)
     with pytest.raises(ValueError, match="selection"):
         GASettings(selection="best")
+    with pytest.raises(ValueError, match="n_offspring"):
+        GASettings(n_offspring=0)
+    with pytest.raises(ValueError, match="must not exceed n_offspring"):
+        GASettings(n_offspring=2, n_refine=4)
+    with pytest.raises(ValueError, match="mutation must be one of"):
+        GASettings(mutation="flip")
+    with pytest.raises(ValueError, match="n_neighbours"):
+        GASettings(n_neighbours=0)
     with pytest.raises(ValueError, match="unknown GA setting"):
         GASettings.from_dict({"populaton_size": 8})
     with pytest.raises(ValueError, match="seeds"):
@@ -171,8 +202,16 @@ def _pair_energy(structure):
     return energy
 
 
-@pytest.mark.parametrize("selection", ["tournament", "roulette"])
-def test_driver_finds_enumerated_minimum_without_reevaluation(beta_2x1, selection):
+@pytest.mark.parametrize(
+    ("selection", "scheme"),
+    [
+        ("tournament", {}),
+        ("roulette", {}),
+        ("tournament", {"n_offspring": 4, "n_refine": 2}),
+        ("tournament", {"mutation": "swap"}),
+    ],
+)
+def test_driver_finds_enumerated_minimum_without_reevaluation(beta_2x1, selection, scheme):
     problem = RemovalProblem.from_structure(beta_2x1, n_li2s=1)
     energy = _pair_energy(beta_2x1)
     li, s = problem.sublattices["Li"], problem.sublattices["S"]
@@ -184,7 +223,7 @@ def test_driver_finds_enumerated_minimum_without_reevaluation(beta_2x1, selectio
     minimum = min(distinct.values())
 
     settings = GASettings(
-        population_size=12, max_generations=30, stall_generations=10, selection=selection, seeds=[0, 1, 2]
+        population_size=12, max_generations=30, stall_generations=10, selection=selection, seeds=[0, 1, 2], **scheme
     )
     search = GeneticSearch(problem, settings)
     seen, best_so_far = set(), np.inf
@@ -227,3 +266,35 @@ def test_failed_evaluations_get_infinite_fitness_and_state_round_trip(beta_2x1):
     assert set(entries[0]["best_per_seed"]) == {"0", "1"}
     with pytest.raises(RuntimeError, match="stopped"):
         plain.propose_generation()
+
+
+def test_steady_state_evaluates_only_new_offspring_and_keeps_the_best(beta_2x1):
+    problem = RemovalProblem.from_structure(beta_2x1, n_li2s=1)
+    energy = _pair_energy(beta_2x1)
+    settings = GASettings(population_size=8, n_offspring=3, n_refine=1, max_generations=12, seeds=[4, 5])
+    search = GeneticSearch(problem, settings)
+    seen: dict[str, float] = {}
+    lineage = {seed: set() for seed in ("4", "5")}
+    first = True
+    while not search.done:
+        batch = search.propose_generation()
+        keys = [problem.key(problem.mask(r)) for r in batch]
+        assert not set(keys) & set(seen) and len(set(keys)) == len(keys)  # children never evaluated before
+        # the initial population is population_size distinct arrangements per seed; later n_offspring per seed
+        per_seed = settings.population_size if first else settings.n_offspring
+        assert len(batch) <= len(settings.seeds) * per_seed
+        assert all(len(set(members)) == len(members) for members in search.pending.values())
+        energies = [energy(r) for r in batch]
+        seen.update(zip(keys, energies, strict=True))
+        search.tell(energies)
+        for seed, members in search.populations.items():
+            assert len(members) == settings.population_size
+            lineage[seed] |= set(members)
+            # survivors: the population_size best of everything this seed has held (parents and children)
+            ranked = sorted(lineage[seed], key=lambda k: seen[k])[: settings.population_size]
+            assert sorted(seen[k] for k in members) == pytest.approx(sorted(seen[k] for k in ranked))
+            lineage[seed] = set(members)
+        first = False
+        search = GeneticSearch.from_dict(problem, json.loads(json.dumps(search.to_dict())))
+    assert search.n_evaluations == len(seen)
+    assert [h["n_evaluated"] for h in search.history][1:] == [len(settings.seeds) * 3] * (search.generation - 1)
