@@ -21,6 +21,8 @@ from aiida_lps.engines.lammps.inputs import (
     part_filename,
     write_data_file,
 )
+from aiida_lps.engines.lammps.mlip.exploration import GAMMA_MONITOR_FILENAME, gamma_monitor_commands
+from aiida_lps.utils.active_set import active_set_grade_maps, validate_active_set
 from aiida_lps.utils.continuation import continuation_parts
 from aiida_lps.utils.structures import atoms_from_structure
 from aiida_lps.utils.validation import (
@@ -47,6 +49,10 @@ def _validate_inputs(inputs, _) -> str | None:
             return message
     if "analysis" in inputs and "structure" in inputs:
         message = validate_analysis(inputs["analysis"].get_dict(), inputs["structure"])
+        if message:
+            return message
+    if "active_set" in inputs and "potential" in inputs:
+        message = validate_active_set(inputs["active_set"], inputs["potential"])
         if message:
             return message
     if "parameters" in inputs:
@@ -92,6 +98,13 @@ class LammpsMDCalculation(LammpsRawCalculation):
             required=False,
             help="Trajectory analysis: species (list), charges (dict), window, n_blocks, drift, regions, "
             "trajectory_stride.",
+        )
+        spec.input(
+            "active_set",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Active set of the learned potential (lps.mlip.train): the extrapolation grade γ is evaluated at "
+            "every stored production frame and summarised in `results.extrapolation`.",
         )
         spec.input(
             "parent_folder",
@@ -141,23 +154,27 @@ class LammpsMDCalculation(LammpsRawCalculation):
         type_elements = potential.elements
         pair_commands = potential.lammps_commands(type_elements)
         parent = self.inputs.get("parent_folder")
+        monitor: list[str] = []
+        if "active_set" in self.inputs:  # γ of every stored frame, as the exploration MD computes it
+            descriptors, maps, columns = active_set_grade_maps(self.inputs.active_set)
+            monitor = gamma_monitor_commands(descriptors, maps, columns, settings.dump_interval)
         remote_copy_list = []
         retrieve_temporary_list = [DUMP_FILENAME]
         if parent is None:
             with folder.open(DATA_FILENAME, "w") as handle:
                 handle.write(write_data_file(atoms_from_structure(self.inputs.structure), type_elements))
-            script = md_script(settings, pair_commands)
+            script = md_script(settings, pair_commands, monitor)
         else:
             part = continuation_parts(parent) - 1  # index of the parent's own part
             source = parent.get_remote_path()
             uuid = parent.computer.uuid
             remote_copy_list = [(uuid, f"{source}/{RESTART_PATTERN}", ".")]
-            for name in (DUMP_FILENAME, LOG_FILENAME):
+            for name in (DUMP_FILENAME, LOG_FILENAME, *([GAMMA_MONITOR_FILENAME] if monitor else [])):
                 remote_copy_list.append((uuid, f"{source}/{name}", part_filename(name, part)))
                 if part:  # the parent's earlier parts
                     remote_copy_list.append((uuid, f"{source}/{part_filename(name, '*')}", "."))
                 retrieve_temporary_list.append((part_filename(name, "*"), ".", 0))
-            script = continuation_script(settings, pair_commands)
+            script = continuation_script(settings, pair_commands, monitor)
         with folder.open(self._INPUT_FILENAME, "w") as handle:
             handle.write(script)
         # aiida-lammps's `files` namespace, written under `filenames` (as `lammps.raw` does)
@@ -179,6 +196,8 @@ class LammpsMDCalculation(LammpsRawCalculation):
         calcinfo.local_copy_list = [(potential.uuid, name, name) for name in potential.filenames]
         calcinfo.remote_copy_list = remote_copy_list
         calcinfo.retrieve_list = [self._LOG_FILENAME, self._STDOUT_FILENAME, FINAL_DATA_FILENAME]
+        if monitor:
+            retrieve_temporary_list.append(GAMMA_MONITOR_FILENAME)
         if "settings" in self.inputs:
             calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
         calcinfo.retrieve_temporary_list = retrieve_temporary_list

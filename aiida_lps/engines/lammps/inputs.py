@@ -189,19 +189,20 @@ def _thermo(settings: MDSettings) -> list[str]:
     ]
 
 
-def _production(settings: MDSettings, run_command: str, append: bool = False) -> list[str]:
+def _production(settings: MDSettings, run_command: str, monitor: Sequence[str] = ()) -> list[str]:
     return [
         "# production",
         _integrator(settings, settings.ensemble, settings.temperature),
         f"dump trajectory all custom {settings.dump_interval} {DUMP_FILENAME} id type xu yu zu",
         "dump_modify trajectory sort id format float %.6f",
+        *monitor,
         f"restart {restart_interval(settings)} {RESTART_PATTERN}",
         run_command,
         f"write_data {FINAL_DATA_FILENAME} nocoeff",
     ]
 
 
-def md_script(settings: MDSettings, pair_commands: Sequence[str]) -> str:
+def md_script(settings: MDSettings, pair_commands: Sequence[str], monitor: Sequence[str] = ()) -> str:
     """Return the LAMMPS input script: equilibration, then production with an unwrapped-coordinate dump.
 
     With ``initial_temperature`` the velocities start at that temperature and the equilibration thermostat ramps
@@ -209,7 +210,9 @@ def md_script(settings: MDSettings, pair_commands: Sequence[str]) -> str:
     The dump (``id type xu yu zu``, sorted by id) is written only during production; thermo lines go to the log
     in two blocks (equilibration, production); the final configuration is written to ``final.data``.
     During production a restart file ``restart.<step>`` is written every :func:`restart_interval` steps, from which
-    :func:`continuation_script` continues a run stopped by the wall time.
+    :func:`continuation_script` continues a run stopped by the wall time. ``monitor``: extra commands of the
+    production only (e.g. the extrapolation-grade record of
+    :func:`aiida_lps.engines.lammps.mlip.exploration.gamma_monitor_commands`).
     """
     eq_ensemble = settings.equilibration_ensemble or settings.ensemble
     start = settings.initial_temperature or settings.temperature
@@ -222,12 +225,12 @@ def md_script(settings: MDSettings, pair_commands: Sequence[str]) -> str:
         f"run {settings.equilibration_steps}",
         "unfix integrate",
         "reset_timestep 0",
-        *_production(settings, f"run {settings.production_steps}"),
+        *_production(settings, f"run {settings.production_steps}", monitor),
     ]
     return "\n".join(lines) + "\n"
 
 
-def continuation_script(settings: MDSettings, pair_commands: Sequence[str]) -> str:
+def continuation_script(settings: MDSettings, pair_commands: Sequence[str], monitor: Sequence[str] = ()) -> str:
     """Return the script that continues the production from the latest restart file up to ``production_steps``.
 
     ``read_restart restart.*`` restores the step, box, positions, image flags, velocities and the Nosé-Hoover
@@ -238,7 +241,7 @@ def continuation_script(settings: MDSettings, pair_commands: Sequence[str]) -> s
     lines = [
         *_header(pair_commands, settings, f"read_restart {RESTART_PATTERN}"),
         *_thermo(settings),
-        *_production(settings, f"run {settings.production_steps} upto"),
+        *_production(settings, f"run {settings.production_steps} upto", monitor),
     ]
     return "\n".join(lines) + "\n"
 
