@@ -242,7 +242,9 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         analysis["species"] = list(dict.fromkeys([species, *analysis.get("species", [])]))
         analysis["charges"] = {**(analysis["charges"] or {}), species: self.inputs.charge.value}
         self.ctx.analysis = orm.Dict(analysis)
-        self.ctx.active_set = self.inputs.get("active_set") or find_active_set(self.inputs.potential)
+        self.ctx.active_set = self.inputs.get("active_set")
+        if self.ctx.active_set is None:
+            self.ctx.active_set = find_active_set(self.inputs.potential)
         if self.ctx.active_set is not None:
             self.report(
                 f"extrapolation grade monitored with active set <{self.ctx.active_set.pk}>: a run is flagged when a "
@@ -336,11 +338,7 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             )
         temps = [t for t, _ in finished]
         entries = [e for _, e in finished]
-        if excluded:
-            kwargs_excluded = {"excluded": orm.Dict(excluded)}
-        else:
-            kwargs_excluded = {}
-        kwargs = {}
+        kwargs = {"excluded": orm.Dict(excluded)} if excluded else {}
         if all("conductivity_S_cm" in e for e in entries):
             kwargs["conductivities"] = orm.List([e["conductivity_S_cm"] for e in entries])
             kwargs["conductivity_errors"] = orm.List([e["conductivity_stderr_S_cm"] for e in entries])
@@ -351,7 +349,6 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             target_temperature=self.inputs.target_temperature,
             metadata={"call_link_label": "arrhenius"},
             **kwargs,
-            **kwargs_excluded,
         )
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_ARRHENIUS_FAILED.format(detail=node.exit_message)
