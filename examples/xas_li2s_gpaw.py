@@ -3,9 +3,10 @@
 
     AIIDA_PATH=$PWD/.aiida python examples/xas_li2s_gpaw.py [--protocol fast] [--width 5] [--output run-output]
 
-Needs a loaded profile; creates ``localhost`` and the ``gpaw`` code if missing. Prints the site table, the ΔSCF onset
-and the first peaks next to experiment (2474, 2476.5, 2484 eV; Guo, Carbone et al. 2023, doi:10.1038/s41597-023-02262-4)
-and writes ``xas_Li2S.png``.
+Needs a loaded profile; creates ``localhost`` and the ``gpaw`` code if missing. Prints the site table, the ΔSCF onset,
+the first peaks next to experiment (2474, 2476.5, 2484 eV; Guo, Carbone et al. 2023, doi:10.1038/s41597-023-02262-4),
+the absolute offset (measured − computed first peak) as the ``calibration`` record that puts spectra computed with the
+same settings on the experimental axis (docs/xas.md), and writes ``xas_Li2S.png``.
 For VASP use ``engine="vasp"`` with a VASP code and an LDA POTCAR family
 (``overrides={"engines": {"vasp": {"xch": {"potential_family": "LDA.54"}}}}``).
 """
@@ -22,6 +23,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from aiida_lps.cli.setup import ensure_code, ensure_localhost, find_gpaw_executable
 from aiida_lps.plotting import plot_xas
+from aiida_lps.science.xas import energy_calibration, spectrum_peaks
 from aiida_lps.structures.reference import load_structure
 from aiida_lps.workflows.xas import XasWorkChain
 
@@ -51,6 +53,14 @@ def main() -> None:
     onset = results["alignment"]["sites"]["site_1"]["aligned_onset"]
     energy, mu = results["spectrum"].get_array("energy"), results["spectrum"].get_array("mu_average")
     print(f"ΔSCF onset {onset:.2f} eV; maximum of the averaged spectrum at {energy[np.argmax(mu)]:.2f} eV")
+    top = results["raw"]["properties_site_1"].get_dict().get("spectrum_top_above_onset")
+    print(f"computed transitions reach {top:.1f} eV above the onset; grid ends at {energy[-1] - onset:.1f} eV")
+    peaks = spectrum_peaks(energy, mu)[:3]
+    measured = (2474.0, 2476.5, 2484.0)
+    print(f"peaks {np.round(peaks, 2).tolist()} eV, spacings {np.round(np.diff(peaks), 2).tolist()} eV "
+          f"(measured {measured}: spacings 2.5, 7.5 eV)")  # fmt: skip
+    record = energy_calibration("Li2S", measured[0], float(peaks[0]), "first peak", "doi:10.1038/s41597-023-02262-4")
+    print(f"absolute offset {record['shift_eV']:+.2f} eV; calibration for these settings: {record}")
     args.output.mkdir(parents=True, exist_ok=True)
     sites = {"site_1": results["aligned"]["site_1"].get_array("mu_average")}
     figure = plot_xas(energy, mu, sites, results["weights"]["weights"], experiment=(2474.0, 2476.5, 2484.0))

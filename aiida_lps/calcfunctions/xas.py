@@ -201,12 +201,15 @@ def site_average(parameters: orm.Dict, site_table: orm.Dict, **kwargs: orm.Data)
             result["grid"],
             result["average"],
             {"sites": labels, "weights": result["weights"], "units": units, "broadening": result["broadening"],
-             "calibration_shift": result["calibration_shift"]},
+             "calibration_shift": result["calibration_shift"],
+             "calibration": parameters.get_dict().get("calibration")},
         ),  # fmt: skip
         "weights": orm.Dict(json_safe({"weights": result["weights"], "multiplicities":
                                        {label: rows[label]["multiplicity"] for label in labels}})),
         "alignment": orm.Dict(json_safe({"sites": result["alignment"], "units": "eV",
-                                         "formula": "E = E_raw - raw_onset + delta_scf + calibration_shift"})),
+                                         "formula": "E = E_raw - raw_onset + delta_scf + calibration_shift",
+                                         "calibration_shift": result["calibration_shift"],
+                                         "calibration": parameters.get_dict().get("calibration")})),
     }  # fmt: skip
     for label in labels:
         outputs[f"aligned_{label}"] = _spectrum_node(

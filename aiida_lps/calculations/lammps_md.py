@@ -23,7 +23,9 @@ from aiida_lps.engines.lammps.inputs import (
     part_filename,
     write_data_file,
 )
+from aiida_lps.engines.lammps.mlip.exploration import GAMMA_MONITOR_FILENAME, gamma_monitor_commands
 from aiida_lps.engines.lammps.reduce import REDUCE_SETTINGS_FILENAME, REDUCED_FILENAME
+from aiida_lps.utils.active_set import active_set_grade_maps, validate_active_set
 from aiida_lps.utils.continuation import continuation_parts
 from aiida_lps.utils.structures import atoms_from_structure
 from aiida_lps.utils.validation import (
@@ -63,6 +65,10 @@ def _validate_inputs(inputs, _) -> str | None:
             f"reduce_code runs on {inputs['reduce_code'].computer.label!r} but LAMMPS on "
             f"{inputs['code'].computer.label!r}: the reducer must run where the dump is written"
         )
+    if "active_set" in inputs and "potential" in inputs:
+        message = validate_active_set(inputs["active_set"], inputs["potential"])
+        if message:
+            return message
     if "parameters" in inputs:
         return validate_frame_count(inputs["parameters"].get_dict(), inputs.get("analysis"))
     return None
@@ -114,6 +120,13 @@ class LammpsMDCalculation(LammpsRawCalculation):
             required=False,
             help="Trajectory analysis: species (list), charges (dict), window, n_blocks, drift, regions, "
             "trajectory_stride.",
+        )
+        spec.input(
+            "active_set",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Active set of the learned potential (lps.mlip.train): the extrapolation grade γ is evaluated at "
+            "every stored production frame and summarised in `results.extrapolation`.",
         )
         spec.input(
             "parent_folder",
@@ -201,26 +214,30 @@ class LammpsMDCalculation(LammpsRawCalculation):
         parent = self.inputs.get("parent_folder")
         reduce_code = self.inputs.get("reduce_code")
         dump_name = BINARY_DUMP_FILENAME if reduce_code is not None else DUMP_FILENAME
+        monitor: list[str] = []
+        if "active_set" in self.inputs:  # γ of every stored frame, as the exploration MD computes it
+            descriptors, maps, columns = active_set_grade_maps(self.inputs.active_set)
+            monitor = gamma_monitor_commands(descriptors, maps, columns, settings.dump_interval)
         remote_copy_list = []
         retrieve_temporary_list = [] if reduce_code is not None else [DUMP_FILENAME]
         parts = 0
         if parent is None:
             with folder.open(DATA_FILENAME, "w") as handle:
                 handle.write(write_data_file(atoms_from_structure(self.inputs.structure), type_elements))
-            script = md_script(settings, pair_commands, dump_name)
+            script = md_script(settings, pair_commands, dump_name, monitor)
         else:
             parts = continuation_parts(parent)
             part = parts - 1  # index of the parent's own part
             source = parent.get_remote_path()
             uuid = parent.computer.uuid
             remote_copy_list = [(uuid, f"{source}/{RESTART_PATTERN}", ".")]
-            for name in (dump_name, LOG_FILENAME):
+            for name in (dump_name, LOG_FILENAME, *([GAMMA_MONITOR_FILENAME] if monitor else [])):
                 remote_copy_list.append((uuid, f"{source}/{name}", part_filename(name, part)))
                 if part:  # the parent's earlier parts
                     remote_copy_list.append((uuid, f"{source}/{part_filename(name, '*')}", "."))
-                if name == LOG_FILENAME or reduce_code is None:  # the reducer reads the dumps where they are
+                if name != dump_name or reduce_code is None:  # the reducer reads the dumps where they are
                     retrieve_temporary_list.append((part_filename(name, "*"), ".", 0))
-            script = continuation_script(settings, pair_commands, dump_name)
+            script = continuation_script(settings, pair_commands, dump_name, monitor)
         with folder.open(self._INPUT_FILENAME, "w") as handle:
             handle.write(script)
         # aiida-lammps's `files` namespace, written under `filenames` (as `lammps.raw` does)
@@ -266,6 +283,8 @@ class LammpsMDCalculation(LammpsRawCalculation):
         calcinfo.retrieve_list = [self._LOG_FILENAME, self._STDOUT_FILENAME, FINAL_DATA_FILENAME]
         if reduce_code is not None:
             calcinfo.retrieve_list += [REDUCED_FILENAME, self._REDUCE_STDOUT, self._REDUCE_STDERR]
+        if monitor:
+            retrieve_temporary_list.append(GAMMA_MONITOR_FILENAME)
         if "settings" in self.inputs:
             calcinfo.retrieve_list += self.inputs.settings.get_dict().get("additional_retrieve_list", [])
         calcinfo.retrieve_temporary_list = retrieve_temporary_list

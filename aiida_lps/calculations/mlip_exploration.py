@@ -14,7 +14,7 @@ from aiida_lps.engines.lammps.mlip.exploration import (
     exploration_parameters,
     gamma_md_script,
 )
-from aiida_lps.utils.active_set import active_set_grade_maps, active_set_settings
+from aiida_lps.utils.active_set import active_set_grade_maps, validate_active_set
 
 __all__ = ("GammaExplorationCalculation",)
 
@@ -31,11 +31,9 @@ def _validate_exploration_inputs(inputs, _) -> str | None:
     potential, active, structure = inputs.get("potential"), inputs.get("active_set"), inputs.get("structure")
     if potential is None or active is None:
         return None
-    model, settings = active_set_settings(active)
-    if settings is None:
-        return f"the active set carries no `{model}_settings` attribute (it must come from lps.mlip.train)"
-    if settings["elements"] != potential.elements:
-        return f"active set elements {settings['elements']} differ from the potential's {potential.elements}"
+    message = validate_active_set(active, potential)
+    if message:
+        return message
     if structure is not None:
         missing = sorted({site.kind_name for site in structure.sites} - set(potential.elements))
         if missing:

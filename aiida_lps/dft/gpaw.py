@@ -28,7 +28,7 @@ class GpawEngine(ProtocolMixin, DftEngine, CoreHoleEngine):
     name = "gpaw"
     _protocol_file = "gpaw"
     _protocol_label = "gpaw"
-    xch_override_keys = ("nbands",)
+    xch_override_keys = ("nbands", "energy_range")
 
     @classmethod
     def get_builder(
@@ -128,16 +128,22 @@ class GpawEngine(ProtocolMixin, DftEngine, CoreHoleEngine):
         core_hole: Mapping[str, orm.Data] | None = None,
     ) -> ProcessBuilder:
         """Builder of ``lps.gpaw.base`` for an XCH run (1s-hole dataset on site 0, ``charge = -1``, spin polarised,
-        magnetic moment 1 on the absorber, ``nbands`` = 400 % of the occupied bands, ``xas.npz`` written) or for
-        the ground state (``ground_state=True``: the plain single point of the protocol).
+        magnetic moment 1 on the absorber, converged empty bands up to ``energy_range``, ``xas.npz`` written) or for the
+        ground state (``ground_state=True``: the plain single point of the protocol).
 
-        :param overrides: GPAW protocol overrides plus ``nbands`` (GPAW's syntax; default: that of
-            ``protocols/xas.yaml``, ``"400%"``).
+        :param overrides: GPAW protocol overrides plus ``nbands`` (``"auto"`` or GPAW's syntax, e.g. ``"400%"`` or
+            120; default: that of ``protocols/xas.yaml``, ``"auto"``) and ``energy_range`` (eV above the onset that the
+            converged empty bands must reach, default: that of ``protocols/xas.yaml``). With
+            ``"auto"`` the band count comes from the free-electron density of the cell's valence electrons (read from
+            the PAW datasets) up to that energy, and GPAW converges those bands (``convergence["bands"]``), with 20 %
+            more computed (:func:`~aiida_lps.engines.gpaw.xch.xch_band_counts`).
         """
-        from aiida_lps.engines.gpaw.xch import xch_parameters
+        from aiida_lps.engines.gpaw.xch import paw_valence, xch_band_counts, xch_parameters
 
         overrides = dict(overrides or {})
-        nbands = overrides.pop("nbands", default_inputs("xas")["engines"]["gpaw"]["xch"]["nbands"])
+        xch_defaults = default_inputs("xas")["engines"]["gpaw"]["xch"]
+        nbands = overrides.pop("nbands", xch_defaults["nbands"])
+        energy_range = float(overrides.pop("energy_range", xch_defaults["energy_range"]))
         if ground_state:
             return cls.get_builder("single_point", structure, code, protocol, overrides, options)
         if structure.sites[0].kind_name != absorber_kind:
@@ -147,7 +153,14 @@ class GpawEngine(ProtocolMixin, DftEngine, CoreHoleEngine):
         builder = cls.get_builder(
             "single_point", structure, code, protocol, overrides, options, setups={absorber_kind: core_hole["setup"]}
         )
-        parameters = xch_parameters(builder.gpaw.parameters.get_dict(), 0, len(structure.sites), nbands)
+        converge = None
+        if nbands == "auto":
+            valence = {kind: paw_valence(node.get_content(mode="rb")) for kind, node in builder.gpaw.setups.items()}
+            n_valence = sum(valence[site.kind_name] for site in structure.sites)
+            nbands, converge = xch_band_counts(structure.get_cell_volume(), n_valence, energy_range)
+        parameters = xch_parameters(
+            builder.gpaw.parameters.get_dict(), 0, len(structure.sites), nbands, converge_bands=converge
+        )
         builder.gpaw.parameters = orm.Dict(parameters)
         builder.metadata.label = "gpaw xch"
         return builder
@@ -228,5 +241,6 @@ def normalise_gpaw_xch(
         )
         outputs["spectrum"] = spectrum
         props["raw_onset"] = float(stick_energy.min())
+        props["spectrum_top_above_onset"] = float(stick_energy.max() - stick_energy.min())  # eV reached by the bands
     outputs["properties"] = orm.Dict(props)
     return outputs

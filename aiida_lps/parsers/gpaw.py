@@ -41,7 +41,7 @@ class GpawParser(Parser):
             key: results.get(key)
             for key in (
                 "fermi_energy", "n_electrons", "scf_iterations", "reference_energy", "free_energy",
-                "magnetic_moment", "wall_time_s", "relax_steps", "stress_error",
+                "magnetic_moment", "wall_time_s", "max_rss_mib", "relax_steps", "stress_error",
             )
             if results.get(key) is not None
         }  # fmt: skip
@@ -51,7 +51,7 @@ class GpawParser(Parser):
             task=task,
             converged_electronic=bool(results.get("scf_converged")),
             converged_ionic=bool(results.get("relax_converged", True)),
-            units={"energy": "eV", "forces": "eV/Å", "stress": "eV/Å^3", "fermi_energy": "eV"},
+            units={"energy": "eV", "forces": "eV/Å", "stress": "eV/Å^3", "fermi_energy": "eV", "max_rss_mib": "MiB"},
         )
         self.out("properties", orm.Dict(json_safe(properties)))
 

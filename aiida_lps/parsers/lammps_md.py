@@ -20,6 +20,11 @@ from aiida_lps.engines.lammps.inputs import (
     MDSettings,
     part_filename,
 )
+from aiida_lps.engines.lammps.mlip.exploration import (
+    GAMMA_MONITOR_FILENAME,
+    extrapolation_summary,
+    read_gamma_monitor,
+)
 from aiida_lps.engines.lammps.outputs import (
     LammpsError,
     classify_errors,
@@ -124,7 +129,16 @@ class LammpsMDParser(Parser):
             blocks = [earlier[0][0], join_thermo_blocks([b for part in production_parts for b in part[:1]])]
 
         production = blocks[-1]
-        self.out("thermo", _array_node(production.columns))
+        thermo = _array_node(production.columns)
+        extrapolation = None
+        if "active_set" in inputs:
+            try:
+                extrapolation, gamma_steps, gamma_max = _extrapolation(folder, parts, analysis)
+            except (OSError, ValueError) as exception:
+                return self.exit_codes.ERROR_ANALYSIS.format(detail=f"extrapolation grade: {exception}")
+            thermo.set_array("gamma_step", gamma_steps)  # production step of each γ evaluation
+            thermo.set_array("gamma_max", gamma_max)  # max over atoms of γ at that step
+        self.out("thermo", thermo)
         try:
             if reduced.analysis_error is not None:
                 raise ValueError(reduced.analysis_error)
@@ -132,6 +146,10 @@ class LammpsMDParser(Parser):
         except ValueError as exception:
             return self.exit_codes.ERROR_ANALYSIS.format(detail=str(exception))
         results["thermo"] = {"equilibration": blocks[0].summary(), "production": production.summary()}
+        if extrapolation is not None:
+            results["extrapolation"] = extrapolation
+            if extrapolation["left_training_domain"]:
+                self.logger.warning(f"the MD left the training domain of its potential: {extrapolation['reason']}")
         self.out("msd", msd_node)
         self.out("results", orm.Dict(json_safe(results)))
 
@@ -198,6 +216,27 @@ class LammpsMDParser(Parser):
         z_of_type = {i + 1: atomic_numbers[el] for i, el in enumerate(type_elements)}
         atoms = read_lammps_data(io.StringIO(text), Z_of_type=z_of_type, atom_style="atomic", units="metal")
         return orm.StructureData(ase=atoms)
+
+
+def _extrapolation(folder: pathlib.Path, parts: int, analysis: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Summary, steps and max γ of the γ record of all parts (a step recomputed after a restart keeps its latest
+    value)."""
+    by_step: dict[int, float] = {}
+    for name in [part_filename(GAMMA_MONITOR_FILENAME, i) for i in range(parts)] + [GAMMA_MONITOR_FILENAME]:
+        with (folder / name).open() as handle:
+            steps, gammas = read_gamma_monitor(handle)
+        by_step.update(zip(steps.tolist(), gammas.tolist(), strict=True))
+    steps = sorted(by_step)
+    gamma_max = np.array([by_step[step] for step in steps])
+    summary = extrapolation_summary(
+        gamma_max,
+        float(analysis["gamma_select"]),
+        float(analysis["gamma_break"]),
+        float(analysis["max_extrapolating_fraction"]),
+    )
+    summary["first_step_above_select"] = next((s for s, g in zip(steps, gamma_max, strict=True)
+                                               if g > analysis["gamma_select"]), None)  # fmt: skip
+    return summary, np.array(steps, dtype=int), gamma_max
 
 
 def _last_frame_structure(reduced: ReducedTrajectory, type_elements) -> orm.StructureData:

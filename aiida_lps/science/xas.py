@@ -38,12 +38,14 @@ __all__ = (
     "broaden",
     "common_grid",
     "delta_scf",
+    "energy_calibration",
     "first_transition",
     "has_core_1s",
     "inequivalent_sites",
     "interpolate",
     "local_environment",
     "lorentzian_fwhm",
+    "spectrum_peaks",
     "site_average_arrays",
     "site_table",
     "standard_orientation",
@@ -502,4 +504,45 @@ def site_average_arrays(
         "broadening": broadening,
         "grid_settings": grid_settings,
         "calibration_shift": calibration,
+    }
+
+
+# ------------------------------------------------------------------------------------------------- calibration
+
+#: Keys of an energy calibration (``lps.xas`` input ``calibration``); ``feature``, ``source`` are optional text.
+CALIBRATION_KEYS = ("reference", "feature", "measured_eV", "computed_eV", "source")
+
+
+def spectrum_peaks(energy: np.ndarray, mu: np.ndarray, prominence: float = 0.03) -> np.ndarray:
+    """Energies (eV, ascending) of the local maxima of ``mu`` with a prominence of at least ``prominence`` × max μ."""
+    from scipy.signal import find_peaks
+
+    mu = np.asarray(mu, dtype=float)
+    found, _ = find_peaks(mu, prominence=prominence * float(mu.max()))
+    return np.asarray(energy, dtype=float)[found]
+
+
+def energy_calibration(
+    reference: str, measured_eV: float, computed_eV: float, feature: str = "first peak", source: str = ""
+) -> dict[str, Any]:
+    """A calibration constant of the energy axis from one reference compound, as XAS databases do.
+
+    The shift C = ``measured_eV`` − ``computed_eV`` puts the computed ``feature`` of ``reference`` (e.g. the first
+    peak of Li2S, computed with the same engine, functional and settings) on its measured energy; C is then added to
+    every spectrum computed with those settings. Returns the record with ``shift_eV``.
+
+    :raises ValueError: for a missing reference name or non-finite energies.
+    """
+    if not isinstance(reference, str) or not reference.strip():
+        raise ValueError("the calibration needs the name of its reference compound (`reference`)")
+    for name, value in (("measured_eV", measured_eV), ("computed_eV", computed_eV)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"calibration `{name}` must be a finite energy (eV), got {value!r}")
+    return {
+        "reference": reference,
+        "feature": feature,
+        "measured_eV": float(measured_eV),
+        "computed_eV": float(computed_eV),
+        "source": source,
+        "shift_eV": float(measured_eV) - float(computed_eV),
     }

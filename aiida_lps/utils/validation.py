@@ -157,6 +157,11 @@ def validate_analysis(analysis: Mapping, structure: orm.StructureData) -> str | 
     stride = settings["trajectory_stride"]
     if not _is_integer(stride) or stride < 0:
         return f"analysis `trajectory_stride` must be an integer >= 0 (0 keeps no trajectory), got {stride!r}"
+    select, stop, fraction = settings["gamma_select"], settings["gamma_break"], settings["max_extrapolating_fraction"]
+    if not (is_real(select) and is_real(stop) and 0 < select <= stop):
+        return f"analysis needs 0 < gamma_select <= gamma_break (extrapolation grades), got {select!r} and {stop!r}"
+    if not is_real(fraction) or not 0 <= fraction <= 1:
+        return f"analysis `max_extrapolating_fraction` must be a fraction in [0, 1], got {fraction!r}"
     return None
 
 

@@ -14,6 +14,7 @@ from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import MDSettings
 from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.supercell import minimum_repetitions
+from aiida_lps.utils.active_set import find_active_set, validate_active_set
 from aiida_lps.utils.failures import describe_failure
 from aiida_lps.utils.validation import (
     MAX_SUPERCELL_ATOMS,
@@ -78,6 +79,10 @@ def _validate_inputs(inputs, _) -> str | None:
     message = validate_periodic(structure) or validate_potential_covers_structure(potential, structure)
     if message:
         return message
+    if "active_set" in inputs:
+        message = validate_active_set(inputs["active_set"], potential)
+        if message:
+            return message
     analysis = inputs["analysis"].get_dict() if "analysis" in inputs else {}
     species = inputs["species"].value if "species" in inputs else "Li"
     analysis = {**analysis, "species": analysis.get("species", [species])}
@@ -141,10 +146,30 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             validator=_validate_target_temperature,
             help="Extrapolation T (K).",
         )
+        spec.input(
+            "active_set",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Active set of a learned potential (lps.mlip.train); default: the one made with `potential`, if any. "
+            "With it, the extrapolation grade γ is recorded along every production run.",
+        )
+        spec.input(
+            "exclude_extrapolating",
+            valid_type=orm.Bool,
+            default=lambda: orm.Bool(True),
+            help="Leave temperatures whose MD left the training domain of the potential (γ, see `analysis`) out of "
+            "the Arrhenius fit; they are reported and kept under `runs` either way.",
+        )
         spec.expose_inputs(
             LammpsMDBaseWorkChain,
             namespace="md",
-            exclude=("lammps.structure", "lammps.potential", "lammps.parameters", "lammps.analysis"),
+            exclude=(
+                "lammps.structure",
+                "lammps.potential",
+                "lammps.parameters",
+                "lammps.analysis",
+                "lammps.active_set",
+            ),
             namespace_options={"help": "Inputs of the MD runs: code, resources, scheduler options."},
         )
         spec.inputs.validator = _validate_inputs
@@ -156,6 +181,12 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         spec.exit_code(401, "ERROR_SOME_RUNS_FAILED", message="MD failed at {temperatures} K; the others are kept.")
         spec.exit_code(402, "ERROR_TOO_FEW_RUNS", message="Fewer than two temperatures finished; no Arrhenius fit.")
         spec.exit_code(403, "ERROR_ARRHENIUS_FAILED", message="The Arrhenius fit failed: {detail}")
+        spec.exit_code(
+            404,
+            "ERROR_EXTRAPOLATING",
+            message="Fewer than two temperatures stayed in the training domain of the potential ({temperatures} K left "
+            "it): no Arrhenius fit; extend the training set, or set `exclude_extrapolating` False to fit them anyway.",
+        )
 
     @classmethod
     def get_builder_from_protocol(
@@ -211,6 +242,15 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         analysis["species"] = list(dict.fromkeys([species, *analysis.get("species", [])]))
         analysis["charges"] = {**(analysis["charges"] or {}), species: self.inputs.charge.value}
         self.ctx.analysis = orm.Dict(analysis)
+        self.ctx.active_set = self.inputs.get("active_set")
+        if self.ctx.active_set is None:
+            self.ctx.active_set = find_active_set(self.inputs.potential)
+        if self.ctx.active_set is not None:
+            self.report(
+                f"extrapolation grade monitored with active set <{self.ctx.active_set.pk}>: a run is flagged when a "
+                f"frame has γ > {analysis['gamma_break']:g} or more than "
+                f"{100 * analysis['max_extrapolating_fraction']:g} % of frames have γ > {analysis['gamma_select']:g}"
+            )
         self.report(
             f"{len(self.ctx.supercell.sites)}-atom cell (faces >= {width.value:.2f} Å apart), "
             f"{len(self.inputs.temperatures)} temperatures"
@@ -226,6 +266,8 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             inputs.lammps.potential = self.inputs.potential
             inputs.lammps.parameters = orm.Dict({**parameters, "temperature": float(temperature)})
             inputs.lammps.analysis = self.ctx.analysis
+            if self.ctx.active_set is not None:
+                inputs.lammps.active_set = self.ctx.active_set
             label = temperature_label(temperature)
             node = self.launch_once(label, LammpsMDBaseWorkChain, **inputs)
             self.report(f"launched {LammpsMDBaseWorkChain.__name__}<{node.pk}> at {temperature} K")
@@ -234,7 +276,7 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
     def inspect_md(self):
         """Attach the outputs of every finished temperature; remember which failed."""
         species = self.inputs.species.value
-        self.ctx.finished, failed = [], []
+        self.ctx.finished, failed, self.ctx.extrapolating = [], [], {}
         for temperature in self.inputs.temperatures.get_list():
             label = temperature_label(temperature)
             node = self.ctx[label]
@@ -255,6 +297,19 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
                 f"{temperature} K: D({species}) = {entry['D']:.3e} ± {entry['D_stderr']:.1e} cm²/s"
                 + (f", σ = {sigma:.3e} S/cm" if sigma is not None else "")
             )
+            extrapolation = node.outputs.results.get_dict().get("extrapolation")
+            if extrapolation is not None:
+                self.report(
+                    f"{temperature} K: max γ {extrapolation['max_gamma']:.3g}, "
+                    f"{100 * extrapolation['fraction_above_select']:.3g} % of {extrapolation['n_evaluations']} frames "
+                    f"with γ > {extrapolation['gamma_select']:g}"
+                )
+                if extrapolation["left_training_domain"]:
+                    self.ctx.extrapolating[temperature_label(temperature)] = extrapolation["reason"]
+                    self.report(
+                        f"WARNING {temperature} K: the MD left the training domain of the potential "
+                        f"({extrapolation['reason']}); its D is not trustworthy"
+                    )
             self.ctx.finished.append((float(temperature), entry))
         self.ctx.failed = failed
 
@@ -263,9 +318,27 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         if len(self.ctx.finished) < 2:
             self.report(f"{len(self.ctx.finished)} temperature(s) finished: no Arrhenius fit")
             return None
-        temps = [t for t, _ in self.ctx.finished]
-        entries = [e for _, e in self.ctx.finished]
-        kwargs = {}
+        finished = self.ctx.finished
+        excluded = {}
+        if self.ctx.extrapolating and self.inputs.exclude_extrapolating.value:
+            excluded = {
+                temperature_label(t): {"temperature_K": t, "reason": self.ctx.extrapolating[temperature_label(t)]}
+                for t, _ in finished
+                if temperature_label(t) in self.ctx.extrapolating
+            }
+            finished = [(t, e) for t, e in finished if temperature_label(t) not in excluded]
+            if len(finished) < 2:
+                return self.exit_codes.ERROR_EXTRAPOLATING.format(
+                    temperatures=[v["temperature_K"] for v in excluded.values()]
+                )
+        elif self.ctx.extrapolating:
+            self.report(
+                f"WARNING fitting temperatures that left the training domain ({sorted(self.ctx.extrapolating)}): "
+                "`exclude_extrapolating` is False"
+            )
+        temps = [t for t, _ in finished]
+        entries = [e for _, e in finished]
+        kwargs = {"excluded": orm.Dict(excluded)} if excluded else {}
         if all("conductivity_S_cm" in e for e in entries):
             kwargs["conductivities"] = orm.List([e["conductivity_S_cm"] for e in entries])
             kwargs["conductivity_errors"] = orm.List([e["conductivity_stderr_S_cm"] for e in entries])
@@ -282,7 +355,13 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         self.out("arrhenius", result)
         fit = result.get_dict()["diffusivity"]
         self.report(
-            f"Ea = {fit['activation_energy']:.3f} ± {fit['activation_energy_stderr']:.3f} eV; "
+            f"Arrhenius fit of {temps} K"
+            + (
+                f" (excluded, outside the training domain: {[v['temperature_K'] for v in excluded.values()]} K)"
+                if excluded
+                else ""
+            )  # fmt: skip
+            + f": Ea = {fit['activation_energy']:.3f} ± {fit['activation_energy_stderr']:.3f} eV; "
             f"D({self.inputs.target_temperature.value:g} K) = {fit['at_target']['value']:.3e} cm²/s"
         )
         return None

@@ -17,6 +17,7 @@ from aiida_lps.calculations.lammps_md import LammpsMDCalculation
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import MDSettings
 from aiida_lps.protocols import ProtocolMixin
+from aiida_lps.utils.active_set import find_active_set
 from aiida_lps.workflows.launching import LaunchOnceRestartMixin
 
 __all__ = ("LammpsMDBaseWorkChain", "protocol_analysis")
@@ -49,6 +50,10 @@ class LammpsMDBaseWorkChain(ProtocolMixin, LaunchOnceRestartMixin, BaseRestartWo
     - Stopped by the wall time (scheduler 120) or without an error (400): the production continues from the
       latest restart file (``parent_folder``); without one the run starts again, once.
     - Deterministic failures (missing executable, rejected potential, analysis errors): not retried (310).
+
+    A potential made by ``lps.mlip.train`` (e.g. the output of ``lps.mlip.active_learning``) brings its active set
+    (``lammps.active_set``, found from the potential's creator when not given): the extrapolation grade γ is then
+    recorded along the production (``results.extrapolation``).
     """
 
     _process_class = LammpsMDCalculation
@@ -116,6 +121,11 @@ class LammpsMDBaseWorkChain(ProtocolMixin, LaunchOnceRestartMixin, BaseRestartWo
         """Prepare the inputs of the first calculation."""
         super().setup()
         self.ctx.inputs = AttributeDict(self.exposed_inputs(LammpsMDCalculation, "lammps"))
+        if "active_set" not in self.ctx.inputs:  # a learned potential's own active set: monitor γ (docs/diffusion.md)
+            active_set = find_active_set(self.ctx.inputs.potential)
+            if active_set is not None:
+                self.ctx.inputs.active_set = active_set
+                self.report(f"the potential comes with active set <{active_set.pk}>: γ is recorded along the MD")
         self.ctx.timestep_halved = False
         self.ctx.restarted_from_scratch = False
 

@@ -35,6 +35,7 @@ from aiida_lps.dft.core_hole import (
     get_core_hole_engine,
 )
 from aiida_lps.protocols import ProtocolMixin
+from aiida_lps.science.xas import CALIBRATION_KEYS, energy_calibration
 from aiida_lps.utils.failures import LAUNCH_ERRORS, describe_failure
 from aiida_lps.utils.validation import (
     XAS_MAX_ATOMS,
@@ -56,6 +57,8 @@ def _validate_inputs(inputs, _) -> str | None:
     message = validate_periodic(structure)
     if message:
         return message
+    if "calibration" in inputs and "calibration_shift" in inputs:
+        return "give either `calibration` (from a reference compound) or `calibration_shift`, not both"
     width = inputs["supercell_min_width"] if "supercell_min_width" in inputs else XAS_DEFAULTS["supercell_min_width"]
     width = getattr(width, "value", width)
     max_atoms = inputs["max_atoms"].value if "max_atoms" in inputs else XAS_MAX_ATOMS
@@ -79,6 +82,21 @@ def _validate_grid(value: orm.Dict, _) -> str | None:
 
 def _validate_calibration(value: orm.Float, _) -> str | None:
     return None if is_real(value.value) else f"`calibration_shift` must be a finite number (eV), got {value.value}"
+
+
+def _validate_calibration_record(value: orm.Dict, _) -> str | None:
+    data = value.get_dict()
+    unknown = sorted(set(data) - set(CALIBRATION_KEYS))
+    if unknown:
+        return f"unknown calibration keys {unknown}; allowed: {list(CALIBRATION_KEYS)}"
+    missing = sorted({"reference", "measured_eV", "computed_eV"} - set(data))
+    if missing:
+        return f"the calibration needs {missing} (reference compound, measured and computed feature energies in eV)"
+    try:
+        energy_calibration(**data)
+    except (TypeError, ValueError) as exception:
+        return str(exception)
+    return None
 
 
 def _validate_sites(value: orm.List, _) -> str | None:
@@ -215,7 +233,17 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             valid_type=orm.Float,
             required=False,
             validator=_validate_calibration,
-            help="Constant added to energies (eV).",
+            help="Constant added to energies (eV), without a record of where it comes from; prefer `calibration`.",
+        )
+        spec.input(
+            "calibration",
+            valid_type=orm.Dict,
+            required=False,
+            validator=_validate_calibration_record,
+            help="Energy calibration from one reference compound computed with the same settings: {reference, "
+            "measured_eV, computed_eV, feature, source}; the shift measured_eV - computed_eV is added to every energy "
+            "and reported with its record in `alignment` (see docs/xas.md). Without it energies are absolute ΔKS "
+            "(GPAW) or lack the core energy (VASP).",
         )
         spec.inputs.validator = _validate_inputs
         spec.outline(
@@ -267,7 +295,7 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
 
         :param code: the DFT code of ``engine``.
         :param overrides: nested dict over the protocol (``xas.yaml``): ``parameters`` (absorber, supercell_min_width,
-            symprec, angle_tolerance, sites, ground_state_cell, broadening, grid, calibration_shift) and
+            symprec, angle_tolerance, sites, ground_state_cell, broadening, grid, calibration_shift, calibration) and
             ``engines.<engine>`` (``engine_protocol``, ``xch``, ``ground_state``: checked by the engine); unknown
             keys raise ``ValueError``.
         :param options: metadata options of every CalcJob (resources, max_wallclock_seconds, ...).
@@ -298,6 +326,8 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             builder.calibration_shift = orm.Float(parameters["calibration_shift"])
         if parameters.get("sites"):
             builder.sites = orm.List(parameters["sites"])
+        if parameters.get("calibration"):
+            builder.calibration = orm.Dict(dict(parameters["calibration"]))
         if engine_inputs.get("engine_protocol"):
             builder.engine_protocol = orm.Str(engine_inputs["engine_protocol"])
         builder.xch_overrides = orm.Dict(engine_inputs.get("xch") or {})
@@ -477,6 +507,16 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             parameters["grid"] = self.inputs.grid.get_dict()
         if "calibration_shift" in self.inputs:
             parameters["calibration_shift"] = self.inputs.calibration_shift.value
+        if "calibration" in self.inputs:
+            record = energy_calibration(**self.inputs.calibration.get_dict())
+            parameters["calibration_shift"] = record["shift_eV"]
+            parameters["calibration"] = record
+            self.report(
+                f"energy calibration {record['shift_eV']:+.2f} eV from {record['reference']} ({record['feature']}: "
+                f"measured {record['measured_eV']:.2f} eV, computed {record['computed_eV']:.2f} eV)"
+            )
+        elif not parameters.get("calibration_shift"):
+            self.report(f"no energy calibration: {self._engine().name} energies as computed (see docs/xas.md)")
         raw = self.ctx.raw
         kwargs = {
             "ground_state_energy": raw["ground_state_energy"],
@@ -499,4 +539,13 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         alignment = results["alignment"].get_dict()["sites"]
         onsets = ", ".join(f"{label} {alignment[label]['aligned_onset']:.2f}" for label in self.ctx.labels)
         self.report(f"aligned onsets (eV): {onsets}; averaged with weights {results['weights'].get_dict()['weights']}")
+        above = self.inputs.grid.get_dict().get("above") if "grid" in self.inputs else None
+        above = above or XAS_DEFAULTS["grid"]["above"]
+        for label in self.ctx.labels:
+            reached = raw[f"properties_{label}"].get_dict().get("spectrum_top_above_onset")
+            if reached is not None and reached < above:
+                self.report(
+                    f"WARNING {label}: the computed transitions reach only {reached:.1f} eV above the onset, the grid "
+                    f"{above:g} eV: the spectrum above onset + {reached:.1f} eV is missing (give more bands)"
+                )
         return None

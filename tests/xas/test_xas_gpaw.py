@@ -82,3 +82,64 @@ def test_exit_codes_without_absorber_or_core_level(gpaw_code):
     _, node = run_get_node(builder)
     assert node.exit_status == XasWorkChain.exit_codes.ERROR_NO_CORE_LEVEL.status
     assert "H has no 1s core level" in node.exit_message
+
+
+#: Tiny settings without a band count: `nbands: auto` of the protocol chooses it.
+TINY_AUTO_BANDS = {key: value for key, value in TINY.items() if key != "nbands"}
+
+
+@pytest.mark.gpaw
+def test_li2s_bands_reach_the_spectrum_range_and_calibration_is_recorded(gpaw_code, reference_structure):
+    """Primitive Li2S (3 atoms): the automatic band count converges empty states beyond onset + 35 eV (the grid), and a
+    calibration from a reference compound shifts every energy by measured - computed, with its record."""
+    from aiida_lps.engines.gpaw.xch import xch_band_counts
+
+    structure = reference_structure("Li2S", primitive=True)
+    calibration = {"reference": "Li2S", "feature": "first peak", "measured_eV": 2474.0, "computed_eV": 2460.0,
+                   "source": "Guo, Carbone et al. 2023, doi:10.1038/s41597-023-02262-4"}  # fmt: skip
+    builder = XasWorkChain.get_builder_from_protocol(
+        gpaw_code, structure, protocol="fast", engine="gpaw",
+        overrides={"parameters": {"supercell_min_width": 3.0, "calibration": calibration},
+                   "engines": {"gpaw": {"xch": TINY_AUTO_BANDS}}},
+    )  # fmt: skip
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    assert results["site_table"]["n_atoms_supercell"] == 3
+
+    calls = {link.link_label: link.node for link in node.base.links.get_outgoing(link_type=LinkType.CALL_WORK).all()}
+    calculator = calls["xch_site_1"].inputs.gpaw.parameters.get_dict()["calculator"]
+    # valence of the LDA datasets: Li 1, S 6 (also the 1s-hole dataset); xch_band_counts adds the excited electron
+    volume = calls["xch_site_1"].inputs.gpaw.structure.get_cell_volume()
+    assert (calculator["nbands"], calculator["convergence"]["bands"]) == xch_band_counts(volume, 2 * 1 + 6, 35.0)
+    assert calculator["convergence"]["bands"] > calculator["nbands"] / 1.25  # 20 % more bands than converged
+
+    properties = results["raw"]["properties_site_1"].get_dict()
+    assert properties["spectrum_top_above_onset"] >= 35.0  # computed transitions reach past onset + 35 eV
+    alignment = results["alignment"].get_dict()
+    site = alignment["sites"]["site_1"]
+    assert alignment["calibration_shift"] == pytest.approx(14.0)
+    assert alignment["calibration"]["reference"] == "Li2S" and alignment["calibration"]["shift_eV"] == 14.0
+    assert site["aligned_onset"] == pytest.approx(site["delta_scf"] + 14.0)
+    grid = results["spectrum"].get_array("energy")
+    assert grid[-1] >= site["aligned_onset"] + 35.0 - 0.05
+    # the broadened spectrum has weight up to the end of the grid (no empty band-less tail)
+    mu = results["spectrum"].get_array("mu_average")
+    assert mu[grid > site["aligned_onset"] + 30.0].max() > 1e-3 * mu.max()
+    reports = "\n".join(log.message for log in orm.Log.collection.get_logs_for(node))
+    assert "energy calibration +14.00 eV from Li2S (first peak" in reports and "WARNING" not in reports
+
+
+def test_calibration_input_is_checked():
+    from aiida_lps.science.xas import energy_calibration
+    from aiida_lps.workflows.xas import _validate_calibration_record
+
+    assert _validate_calibration_record(orm.Dict({"reference": "Li2S", "measured_eV": 1.0}), None).startswith(
+        "the calibration needs ['computed_eV']"
+    )
+    assert "unknown calibration keys ['shift']" in _validate_calibration_record(orm.Dict({"shift": 1.0}), None)
+    assert "finite" in _validate_calibration_record(
+        orm.Dict({"reference": "Li2S", "measured_eV": 2474.0, "computed_eV": float("nan")}), None
+    )
+    assert energy_calibration("Li2S", 2474.0, 2460.5)["shift_eV"] == pytest.approx(13.5)
+    with pytest.raises(ValueError, match="reference compound"):
+        energy_calibration(" ", 2474.0, 2460.5)

@@ -224,3 +224,44 @@ def test_gpaw_sticks_and_raw_spectrum():
     assert gpaw_xch.gpaw_has_core_1s("S") is None and "no frozen core" in gpaw_xch.gpaw_has_core_1s("H")
     assert gpaw_xch.core_hole_command("S", "LDA", "S_ch") == [
         "gpaw-setup", "-f", "LDA", "S", "--name=S_ch", "--core-hole=1s,1.0"]  # fmt: skip
+
+
+def test_free_electron_band_count_and_paw_valence():
+    """The band count of the GPAW XCH runs: free-electron states up to E_F + ΔE, valence read from the datasets."""
+    import gzip
+    import math
+
+    # 8 electrons in 100 Å³: k_F = (3π² · 0.08)^(1/3), E_F = 3.81 k_F²; with ΔE = 0 exactly the occupied bands
+    assert gpaw_xch.free_electron_bands(100.0, 8.0, 0.0) == 4
+    k_f = (3 * math.pi**2 * 0.08) ** (1 / 3)
+    e = 3.80998212 * k_f**2 + 30.0
+    assert gpaw_xch.free_electron_bands(100.0, 8.0, 30.0) == math.ceil(
+        100.0 * (e / 3.80998212) ** 1.5 / (6 * math.pi**2)
+    )
+    # twice the volume and electrons: twice the bands (up to rounding); more range: more bands
+    assert (
+        abs(gpaw_xch.free_electron_bands(200.0, 16.0, 30.0) - 2 * gpaw_xch.free_electron_bands(100.0, 8.0, 30.0)) <= 1
+    )
+    assert gpaw_xch.free_electron_bands(100.0, 8.0, 40.0) > gpaw_xch.free_electron_bands(100.0, 8.0, 30.0)
+    nbands, converge = gpaw_xch.xch_band_counts(100.0, 7.0, 30.0)  # the excited electron is added
+    assert converge == gpaw_xch.free_electron_bands(100.0, 8.0, 30.0) and nbands == math.ceil(1.2 * converge)
+    with pytest.raises(ValueError, match="volume > 0"):
+        gpaw_xch.free_electron_bands(0.0, 8.0, 30.0)
+    xml = '<?xml version="1.0"?>\n<paw_setup>\n  <atom symbol="S" Z="16" core="9.0" valence="6"/>\n</paw_setup>\n'
+    assert gpaw_xch.paw_valence(xml) == 6.0 and gpaw_xch.paw_valence(gzip.compress(xml.encode())) == 6.0
+    with pytest.raises(ValueError, match="valence"):
+        gpaw_xch.paw_valence("<paw_setup/>")
+
+
+def test_xch_parameters_converge_the_requested_bands():
+    params = gpaw_xch.xch_parameters({"calculator": {"convergence": {"energy": 1e-4}}}, 0, 3, 41, converge_bands=34)
+    assert params["calculator"]["nbands"] == 41
+    assert params["calculator"]["convergence"] == {"energy": 1e-4, "bands": 34}
+    assert "bands" not in gpaw_xch.xch_parameters({"calculator": {}}, 0, 3, "400%")["calculator"].get("convergence", {})
+
+
+def test_spectrum_peaks_finds_the_local_maxima():
+    energy = np.linspace(2470, 2490, 2001)
+    mu = sum(h * np.exp(-((energy - e) ** 2) / 0.5) for e, h in ((2474, 1.0), (2476.5, 0.8), (2484, 0.5)))
+    np.testing.assert_allclose(xas.spectrum_peaks(energy, mu), [2474.0, 2476.5, 2484.0], atol=0.02)
+    assert len(xas.spectrum_peaks(energy, mu + 0.001 * np.sin(50 * energy), prominence=0.03)) == 3

@@ -149,10 +149,18 @@ def main() -> int:
         results["message"] = str(exception)
     results["final_structure"] = _atoms_dict(atoms)
     results["wall_time_s"] = time.time() - start
+    results["max_rss_mib"] = _safe(_max_rss_mib)
     results["magnetic_moment"] = _safe(lambda: float(atoms.calc.get_magnetic_moment()))
     results["numpy_version"] = np.__version__
     _write(results)
     return 0
+
+
+def _max_rss_mib() -> float:
+    """Peak resident memory of this process (MiB; Linux reports ``ru_maxrss`` in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _safe(function):

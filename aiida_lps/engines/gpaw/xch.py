@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 import os
 import pathlib
 from collections.abc import Mapping
@@ -27,6 +28,9 @@ from aiida_lps.science.xas import broaden
 __all__ = (
     "RAW_WIDTH",
     "core_hole_command",
+    "free_electron_bands",
+    "paw_valence",
+    "xch_band_counts",
     "gpaw_has_core_1s",
     "generate_core_hole_dataset",
     "raw_spectrum",
@@ -39,6 +43,53 @@ __all__ = (
 RAW_WIDTH = 0.05
 
 _SHELLS = {"s": 0, "p": 1, "d": 2, "f": 3}
+
+#: ħ²/2mₑ in eV Å².
+_HBAR2_2M = 3.80998212
+#: Extra bands over those to converge: the highest bands of an iterative eigensolver converge last.
+_BAND_MARGIN = 0.2
+
+
+def paw_valence(xml: str | bytes) -> float:
+    """Valence electrons of a PAW-XML dataset (``valence`` of its ``<atom symbol= Z= core= valence=/>`` line, GPAW's
+    ``Nv``; a 1s-hole dataset keeps the valence of the element and carries the hole as a charge Z − core − valence =
+    +1, which the XCH run's ``charge = -1`` balances); gzip-compressed content is accepted."""
+    import gzip
+    import re
+
+    if isinstance(xml, bytes):
+        xml = (gzip.decompress(xml) if xml[:2] == b"\x1f\x8b" else xml).decode()
+    match = re.search(r"<atom\b([^>]*)/?>", xml)
+    attributes = dict(re.findall(r"(\w+)\s*=\s*[\"']([^\"']*)[\"']", match.group(1))) if match else {}
+    try:
+        return float(attributes["valence"])
+    except (KeyError, ValueError):
+        raise ValueError("no <atom valence=...> line in the PAW dataset") from None
+
+
+def free_electron_bands(volume: float, n_electrons: float, energy_above_fermi: float) -> int:
+    """Bands (per spin) of a free-electron gas of ``n_electrons`` in ``volume`` (Å³) up to E_F + ``energy_above_fermi``.
+
+    With ħ²/2m = 3.810 eV Å²: k_F = (3π² N/V)^(1/3), E_F = (ħ²/2m) k_F², and the number of states per spin below E is
+    V k(E)³ / (6π²). An estimate: real bands have gaps and flat parts (on the 12-atom Li2S cell, 66 bands reached
+    ~20 eV above the onset, the free-electron count predicts 17 eV); the normaliser records the energy reached.
+    """
+    if not (volume > 0 and n_electrons > 0 and energy_above_fermi >= 0):
+        raise ValueError(
+            f"need volume > 0, n_electrons > 0, energy >= 0; got {volume}, {n_electrons}, {energy_above_fermi}"
+        )
+    k_fermi = (3 * math.pi**2 * n_electrons / volume) ** (1 / 3)
+    energy = _HBAR2_2M * k_fermi**2 + energy_above_fermi
+    k = math.sqrt(energy / _HBAR2_2M)
+    return int(math.ceil(volume * k**3 / (6 * math.pi**2) - 1e-9))  # (an exact count is not rounded up)
+
+
+def xch_band_counts(volume: float, n_valence: float, energy_range: float) -> tuple[int, int]:
+    """``(nbands, converged bands)`` of an XCH run whose converged empty states reach ``energy_range`` eV above the
+    onset: the free-electron count of the ``n_valence + 1`` electrons (the excited one included) up to that energy
+    (:func:`free_electron_bands`) is converged; 20 % more bands are computed."""
+    converge = free_electron_bands(volume, n_valence + 1.0, energy_range)
+    return int(math.ceil((1 + _BAND_MARGIN) * converge)), converge
 
 
 def _hole(hole: str) -> tuple[int, int]:
@@ -100,22 +151,31 @@ def generate_core_hole_dataset(
 
 
 def xch_parameters(
-    parameters: Mapping[str, Any], absorber: int, n_atoms: int, nbands: str | int, fix_magmom: bool = True
+    parameters: Mapping[str, Any],
+    absorber: int,
+    n_atoms: int,
+    nbands: str | int,
+    fix_magmom: bool = True,
+    converge_bands: int | None = None,
 ) -> dict[str, Any]:
     """Runner parameters of an XCH run from those of a single point (see :mod:`aiida_lps.engines.gpaw.runner`).
 
     Adds ``charge = -1`` (the excited electron), spin polarisation with magnetic moment 1 on the absorber, ``nbands``
-    (GPAW's syntax; ``lps.xas`` takes ``"400%"`` = occupied + 3 × occupied, as Guo, Carbone et al. 2023, from
-    ``protocols/xas.yaml``) and ``xas`` (the runner then builds a
-    legacy GPAW calculator and writes ``xas.npz``). ``fix_magmom`` keeps the total moment at 1 (Fermi-Dirac with
+    (GPAW's syntax, e.g. ``"400%"`` = occupied + 3 × occupied as Guo, Carbone et al. 2023, or a count from
+    :func:`xch_band_counts`, which ``lps.xas`` uses by default: ``nbands: auto`` of ``protocols/xas.yaml``) and ``xas`` (the runner
+    then builds a legacy GPAW calculator and writes ``xas.npz``). ``fix_magmom`` keeps the total moment at 1 (Fermi-Dirac with
     ``fixmagmom``): with smearing, the excited electron otherwise drifts between the spin channels and the SCF of a
-    solid can fail to converge (seen for β-Li3PS4).
+    solid can fail to converge (seen for β-Li3PS4). ``converge_bands``: the SCF also converges that many bands
+    (GPAW's ``convergence["bands"]``; by default GPAW converges only the occupied ones, and the empty states of the
+    spectrum are then those of an unconverged eigensolver).
     """
     result = copy.deepcopy(dict(parameters))
     calculator = result.setdefault("calculator", {})
     calculator["charge"] = -1
     calculator["spinpol"] = True
     calculator["nbands"] = nbands
+    if converge_bands is not None:
+        calculator["convergence"] = {**(calculator.get("convergence") or {}), "bands": int(converge_bands)}
     magmoms = [0.0] * int(n_atoms)
     magmoms[int(absorber)] = 1.0
     result["magmoms"] = magmoms

@@ -190,20 +190,25 @@ def _thermo(settings: MDSettings) -> list[str]:
     ]
 
 
-def _production(settings: MDSettings, run_command: str, dump_filename: str = DUMP_FILENAME) -> list[str]:
+def _production(
+    settings: MDSettings, run_command: str, dump_filename: str = DUMP_FILENAME, monitor: Sequence[str] = ()
+) -> list[str]:
     binary = dump_filename.endswith(".bin")  # full double precision, no text formatting
     return [
         "# production",
         _integrator(settings, settings.ensemble, settings.temperature),
         f"dump trajectory all custom {settings.dump_interval} {dump_filename} id type xu yu zu",
         "dump_modify trajectory sort id" + ("" if binary else " format float %.6f"),
+        *monitor,
         f"restart {restart_interval(settings)} {RESTART_PATTERN}",
         run_command,
         f"write_data {FINAL_DATA_FILENAME} nocoeff",
     ]
 
 
-def md_script(settings: MDSettings, pair_commands: Sequence[str], dump_filename: str = DUMP_FILENAME) -> str:
+def md_script(
+    settings: MDSettings, pair_commands: Sequence[str], dump_filename: str = DUMP_FILENAME, monitor: Sequence[str] = ()
+) -> str:
     """Return the LAMMPS input script: equilibration, then production with an unwrapped-coordinate dump.
 
     With ``initial_temperature`` the velocities start at that temperature and the equilibration thermostat ramps
@@ -213,7 +218,9 @@ def md_script(settings: MDSettings, pair_commands: Sequence[str], dump_filename:
     During production a restart file ``restart.<step>`` is written every :func:`restart_interval` steps, from which
     :func:`continuation_script` continues a run stopped by the wall time.
     A ``dump_filename`` ending in ``.bin`` (:data:`BINARY_DUMP_FILENAME`) makes LAMMPS write a binary dump (full
-    double precision, read without parsing text: the production path with the trajectory reducer).
+    double precision, read without parsing text: the production path with the trajectory reducer). ``monitor``: extra
+    commands of the production only (e.g. the extrapolation-grade record of
+    :func:`aiida_lps.engines.lammps.mlip.exploration.gamma_monitor_commands`).
     """
     eq_ensemble = settings.equilibration_ensemble or settings.ensemble
     start = settings.initial_temperature or settings.temperature
@@ -226,12 +233,14 @@ def md_script(settings: MDSettings, pair_commands: Sequence[str], dump_filename:
         f"run {settings.equilibration_steps}",
         "unfix integrate",
         "reset_timestep 0",
-        *_production(settings, f"run {settings.production_steps}", dump_filename),
+        *_production(settings, f"run {settings.production_steps}", dump_filename, monitor),
     ]
     return "\n".join(lines) + "\n"
 
 
-def continuation_script(settings: MDSettings, pair_commands: Sequence[str], dump_filename: str = DUMP_FILENAME) -> str:
+def continuation_script(
+    settings: MDSettings, pair_commands: Sequence[str], dump_filename: str = DUMP_FILENAME, monitor: Sequence[str] = ()
+) -> str:
     """Return the script that continues the production from the latest restart file up to ``production_steps``.
 
     ``read_restart restart.*`` restores the step, box, positions, image flags, velocities and the Nosé-Hoover
@@ -242,7 +251,7 @@ def continuation_script(settings: MDSettings, pair_commands: Sequence[str], dump
     lines = [
         *_header(pair_commands, settings, f"read_restart {RESTART_PATTERN}"),
         *_thermo(settings),
-        *_production(settings, f"run {settings.production_steps} upto", dump_filename),
+        *_production(settings, f"run {settings.production_steps} upto", dump_filename, monitor),
     ]
     return "\n".join(lines) + "\n"
 

@@ -17,15 +17,20 @@ import numpy as np
 __all__ = (
     "EXPLORATION_DEFAULTS",
     "GAMMA_DUMP_FILENAME",
+    "GAMMA_MONITOR_FILENAME",
     "GammaTrajectory",
     "exploration_parameters",
+    "extrapolation_summary",
     "frame_gammas",
     "gamma_md_script",
+    "gamma_monitor_commands",
     "gamma_variables",
     "read_gamma_dump",
+    "read_gamma_monitor",
 )
 
 GAMMA_DUMP_FILENAME = "gamma.dump"
+GAMMA_MONITOR_FILENAME = "gamma.txt"  # step and max γ of a monitored production MD (lps.lammps.md)
 
 EXPLORATION_DEFAULTS = {
     "temperature": 600.0,  # K
@@ -91,6 +96,85 @@ def gamma_variables(grade_maps: Sequence[np.ndarray], columns: Sequence[int], co
     return lines
 
 
+def _gamma_commands(
+    settings: PerAtomDescriptors, grade_maps: Sequence[np.ndarray], columns: Sequence[int]
+) -> list[str]:
+    """The per-atom descriptor compute and the variables up to ``v_gmax`` (max over atoms of γ)."""
+    return [settings.per_atom_compute(settings.compute_id), *gamma_variables(grade_maps, columns, settings.compute_id)]
+
+
+def gamma_monitor_commands(
+    settings: PerAtomDescriptors,
+    grade_maps: Sequence[np.ndarray],
+    columns: Sequence[int],
+    interval: int,
+    filename: str = GAMMA_MONITOR_FILENAME,
+) -> list[str]:
+    """LAMMPS commands that record max_i γ_i every ``interval`` steps of a run, without stopping it.
+
+    The same per-atom descriptor compute and γ variables as the exploration (:func:`gamma_variables`); a
+    ``fix print`` writes ``<step> <max γ>`` lines to ``filename`` (read back by :func:`read_gamma_monitor`). Used by
+    the production MD of ``lps.lammps.md`` when its potential comes with an active set.
+    """
+    return [
+        *_gamma_commands(settings, grade_maps, columns),
+        f'fix gamma_monitor all print {int(interval)} "$(step) $(v_gmax:%.8g)" file {filename} screen no '
+        'title "# step max_gamma"',
+    ]
+
+
+def read_gamma_monitor(lines: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Steps (int) and max γ of every evaluation in a file written by :func:`gamma_monitor_commands`.
+
+    Comment lines and a truncated last line are skipped; a non-finite γ (a crashed MD) is kept as ``inf``.
+    """
+    steps, gammas = [], []
+    for line in lines:
+        fields = line.split()
+        if len(fields) != 2 or line.lstrip().startswith("#"):
+            continue
+        try:
+            step, value = int(float(fields[0])), float(fields[1])
+        except ValueError:
+            continue
+        steps.append(step)
+        gammas.append(value if np.isfinite(value) else np.inf)
+    return np.array(steps, dtype=int), np.array(gammas, dtype=float)
+
+
+def extrapolation_summary(gamma_max: np.ndarray, gamma_select: float, gamma_break: float, max_fraction: float) -> dict:
+    """Whether a monitored MD stayed in the training domain of its potential, from the max γ of its frames.
+
+    The run *left the training domain* when any frame has γ > ``gamma_break`` (where the exploration would have
+    stopped it) or more than ``max_fraction`` of its frames have γ > ``gamma_select`` (where the active learning
+    would have asked for labels). Returns ``max_gamma``, ``mean_gamma``, ``n_evaluations``,
+    ``fraction_above_select``, ``fraction_above_break``, the thresholds, ``left_training_domain`` and ``reason``.
+    """
+    gamma_max = np.asarray(gamma_max, dtype=float)
+    if gamma_max.size == 0:
+        raise ValueError("no γ evaluation in the run: nothing to judge the extrapolation by")
+    above_select = float(np.mean(gamma_max > gamma_select))
+    above_break = float(np.mean(gamma_max > gamma_break))
+    reasons = []
+    if above_break > 0:
+        reasons.append(f"max γ {gamma_max.max():.3g} > γ_break {gamma_break:g}")
+    if above_select > max_fraction:
+        reasons.append(f"{100 * above_select:.3g} % of frames with γ > γ_select {gamma_select:g} "
+                       f"(allowed {100 * max_fraction:g} %)")  # fmt: skip
+    return {
+        "max_gamma": float(gamma_max.max()),
+        "mean_gamma": float(gamma_max[np.isfinite(gamma_max)].mean()) if np.isfinite(gamma_max).any() else None,
+        "n_evaluations": int(gamma_max.size),
+        "fraction_above_select": above_select,
+        "fraction_above_break": above_break,
+        "gamma_select": float(gamma_select),
+        "gamma_break": float(gamma_break),
+        "max_extrapolating_fraction": float(max_fraction),
+        "left_training_domain": bool(reasons),
+        "reason": "; ".join(reasons) or None,
+    }
+
+
 class PerAtomDescriptors(Protocol):
     """What :func:`gamma_md_script` needs of a model's settings (:class:`SnapSettings` or ``PodSettings``)."""
 
@@ -146,8 +230,7 @@ def gamma_md_script(
         *pair_commands,
         "neighbor 1.0 bin",
         "neigh_modify every 1 delay 0 check yes",
-        settings.per_atom_compute(compute_id),
-        *gamma_variables(grade_maps, columns, compute_id),
+        *_gamma_commands(settings, grade_maps, columns),
         f"timestep {dt_ps:.10g}",
         f"velocity all create {temperature} {seed} dist gaussian mom yes rot no",
         "thermo_style custom step temp pe press vol v_gmax",
