@@ -162,8 +162,9 @@ def xch_parameters(
 
     Adds ``charge = -1`` (the excited electron), spin polarisation with magnetic moment 1 on the absorber, ``nbands``
     (GPAW's syntax, e.g. ``"400%"`` = occupied + 3 × occupied as Guo, Carbone et al. 2023, or a count from
-    :func:`xch_band_counts`, which ``lps.xas`` uses by default: ``nbands: auto`` of ``protocols/xas.yaml``) and ``xas`` (the runner
-    then builds a legacy GPAW calculator and writes ``xas.npz``). ``fix_magmom`` keeps the total moment at 1 (Fermi-Dirac with
+    :func:`xch_band_counts`, which ``lps.xas`` uses by default: ``nbands: auto`` of ``protocols/xas.yaml``) and
+    ``xas`` (the runner then builds a legacy GPAW calculator and writes ``xas.npz``). ``fix_magmom`` keeps the total
+    moment at 1 (Fermi-Dirac with
     ``fixmagmom``): with smearing, the excited electron otherwise drifts between the spin channels and the SCF of a
     solid can fail to converge (seen for β-Li3PS4). ``converge_bands``: the SCF also converges that many bands
     (GPAW's ``convergence["bands"]``; by default GPAW converges only the occupied ones, and the empty states of the
