@@ -542,6 +542,7 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         with the current potential."""
         params = self.inputs.exploration.parameters.get_dict()
         self.ctx.iteration += 1
+        self.set_progress(self.ctx.iteration, self.inputs.max_iterations.value, "iteration")
         gamma_break = self._gamma_break()
         base = {k: v for k, v in params.items() if k in EXPLORATION_DEFAULTS}
         futures = {}

@@ -384,6 +384,7 @@ class GeneticSamplingWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             f"({entry['n_failed']} failed), {entry['cache_hits']} cache hits, "
             f"{entry['n_unique_total']} distinct arrangements so far"
         )
+        self.set_progress(len(search.history), search.settings.max_generations, "generation")
         return None
 
     def select(self):

@@ -373,12 +373,11 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
                 str(e[0] if isinstance(e, (list, tuple)) else e): int(e[1] if isinstance(e, (list, tuple)) else 1)
                 for e in entries
             }
-        try:
-            results = analyse_absorber_sites(
-                self.inputs.structure, orm.Dict(parameters), metadata={"call_link_label": "site_analysis"}
-            )
-        except ValueError as exception:
-            return self.exit_codes.ERROR_SITE_ANALYSIS.format(detail=str(exception))
+        results, node = analyse_absorber_sites.run_get_node(
+            self.inputs.structure, orm.Dict(parameters), metadata={"call_link_label": "site_analysis"}
+        )
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_SITE_ANALYSIS.format(detail=node.exit_message)
         self.ctx.analysis = results
         self.ctx.site_table = results["site_table"]
         self.out("site_table", results["site_table"])
@@ -512,12 +511,11 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         for label in self.ctx.labels:
             for name in ("spectrum", "energy", "properties"):
                 kwargs[f"{name}_{label}"] = raw[f"{name}_{label}"]
-        try:
-            results = site_average(
-                orm.Dict(parameters), self.ctx.site_table, metadata={"call_link_label": "site_average"}, **kwargs
-            )
-        except (ValueError, KeyError) as exception:
-            return self.exit_codes.ERROR_AVERAGE_FAILED.format(detail=str(exception))
+        results, node = site_average.run_get_node(
+            orm.Dict(parameters), self.ctx.site_table, metadata={"call_link_label": "site_average"}, **kwargs
+        )
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_AVERAGE_FAILED.format(detail=node.exit_message)
         self.out("spectrum", results["spectrum"])
         self.out("weights", results["weights"])
         self.out("alignment", results["alignment"])
