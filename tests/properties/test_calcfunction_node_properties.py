@@ -294,3 +294,27 @@ def test_structure_similarity_node(parameters, n_structures):
         return
     structures = {f"s{i}": _structure({"Li": 2, "S": 1 + i % 2}, 4.0 + i) for i in range(n_structures)}
     run_node(structure_similarity, params, **structures)
+
+
+# ------------------------------------------------------------------------------------------------ stored provenance
+def test_failed_nodes_store_no_outputs():
+    """With provenance stored, a failed calcfunction node has exit 300, a message and no output link in the database."""
+    from aiida import orm
+
+    from aiida_lps.calcfunctions.arrhenius import arrhenius_fit
+    from aiida_lps.calcfunctions.phase_diagram import convex_hull, formation_energy
+    from aiida_lps.calcfunctions.similarity import partial_rdf
+    from aiida_lps.calcfunctions.xas import site_average
+
+    li3ps4 = _structure({"Li": 3, "P": 1, "S": 4}, 10.0)
+    cases = [
+        (arrhenius_fit, (), {"temperatures": orm.List([700.0]), "diffusivities": orm.List([1e-5])}),
+        (site_average, (orm.Dict({}), orm.Dict({"sites": []})), {}),
+        (formation_energy, (_structure({"Li": 1, "S": 1}, 10.0), orm.Float(-1.0), li3ps4, orm.Float(-1.0),
+                            li3ps4, orm.Float(-1.0)), {}),
+        (convex_hull, (), {"a": orm.Dict({"formation_energy_per_atom": None, "atom_fraction": 0.5})}),
+        (partial_rdf, (orm.Dict({"r_max": True}),), {"s0": li3ps4}),
+    ]  # fmt: skip
+    for function, args, kwargs in cases:
+        node = run_node(function, *args, store=True, **kwargs)
+        assert node.is_stored and node.exit_status == 300, (function.__name__, node.exit_status, node.exit_message)
