@@ -3,8 +3,11 @@ test profile with generated inputs (empty, NaN, wrong-shape, wrong-type, absurd)
 with exit status 300 and a message, never Excepted, and a failed node has no output links (nothing half-written).
 An input the AiiDA data types themselves refuse (before a node exists) counts as an input-time validation error.
 
-Case counts (``max_examples``): 200 per suite, except ``lps.structure_similarity`` (40: every case that reaches the
-descriptors runs LAMMPS ``compute sna/atom``). The suites store their nodes (a calcfunction stores its inputs).
+Case counts (``max_examples``): 200 per suite, except ``lps.xas.site_average`` and ``lps.formation_energy`` (100:
+their cases build the most nodes) and ``lps.structure_similarity`` (40: every case that reaches the descriptors runs
+LAMMPS ``compute sna/atom``). The generated cases run without storing provenance (``store_provenance=False``: nodes
+stay in memory, which keeps a suite near a minute); ``test_failed_nodes_store_no_outputs`` stores failed nodes and
+checks the database for output links.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from hypothesis import strategies as st
 pytestmark = pytest.mark.usefixtures("aiida_profile")
 
 SUITE = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+#: the two suites whose cases build the most nodes (structures, spectra) run 100 cases to stay near a minute
+SMALLER_SUITE = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 
 numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -37,7 +42,8 @@ def run_node(function, *args, store: bool = False, **kwargs):
 
     :param store: store the provenance (slow: every case writes its nodes) and check the database's output links;
         without it the nodes stay in memory and the outputs the process returned are checked.
-    :returns: the process node, or ``None`` when the inputs were refused at input time (a clear validation error).
+    :returns: (process node, outputs), or ``(None, None)`` when the inputs were refused at input time (a clear
+        validation error).
     """
     from aiida.common.exceptions import ValidationError
 
@@ -45,7 +51,7 @@ def run_node(function, *args, store: bool = False, **kwargs):
         results, node = function.run_get_node(*args, metadata={"store_provenance": store}, **kwargs)
     except (ValueError, TypeError, ValidationError) as exception:  # input validation of the process (no node run)
         assert str(exception)
-        return None
+        return None, None
     assert not node.is_excepted, f"{node.process_label} excepted: {node.exception}"
     assert node.is_finished
     if not node.is_finished_ok:
@@ -54,7 +60,7 @@ def run_node(function, *args, store: bool = False, **kwargs):
         if store:
             created = node.base.links.get_outgoing(link_type=LinkType.CREATE).all()
             assert not created, f"failed {node.process_label} left outputs {[link.link_label for link in created]}"
-    return node
+    return node, results
 
 
 def build(factory, *args):
@@ -85,9 +91,9 @@ def test_arrhenius_node(temperatures, diffusivities, errors, target):
         inputs["target_temperature"] = build(orm.Float, target)
     if any(v is None for v in inputs.values()):
         return
-    node = run_node(arrhenius_fit, **inputs)
+    node, results = run_node(arrhenius_fit, **inputs)
     if node is not None and node.is_finished_ok:
-        fit = node.outputs.result.get_dict()["diffusivity"]
+        fit = results["result"].get_dict()["diffusivity"]
         assert fit["activation_energy"] is not None and math.isfinite(fit["activation_energy"])
 
 
@@ -124,7 +130,7 @@ average_parameters = st.dictionaries(
 )
 
 
-@SUITE
+@SMALLER_SUITE
 @given(
     st.lists(st.tuples(spectrum_arrays, numbers, properties, junk), min_size=0, max_size=2),
     numbers,
@@ -154,9 +160,9 @@ def test_site_average_node(sites, ground_energy, ground_properties, parameters, 
     table, params = build(orm.Dict, {"sites": rows}), build(orm.Dict, parameters)
     if table is None or params is None or any(v is None for v in kwargs.values()):
         return
-    node = run_node(site_average, params, table, **kwargs)
+    node, results = run_node(site_average, params, table, **kwargs)
     if node is not None and node.is_finished_ok:
-        assert np.all(np.isfinite(node.outputs.spectrum.get_array("mu")))
+        assert np.all(np.isfinite(results["spectrum"].get_array("mu")))
 
 
 def test_site_average_node_valid_case_finishes_ok():
@@ -175,8 +181,8 @@ def test_site_average_node_valid_case_finishes_ok():
         kwargs[f"energy_site_{n}"] = orm.Float(-97.5)
         kwargs[f"properties_site_{n}"] = orm.Dict({"raw_onset": 2468.0, "n_atoms": 8})
     table = orm.Dict({"sites": [{"label": "site_1", "multiplicity": 2}, {"label": "site_2", "multiplicity": 1}]})
-    node = run_node(site_average, orm.Dict({}), table, **kwargs)
-    assert node.is_finished_ok
+    node, results = run_node(site_average, orm.Dict({}), table, **kwargs)
+    assert node.is_finished_ok and np.all(np.isfinite(results["spectrum"].get_array("mu_average")))
 
 
 # ------------------------------------------------------------------------------------------------ lps.formation_energy
@@ -195,7 +201,7 @@ def _structure(counts: dict[str, int], length: float):
 compositions = st.dictionaries(st.sampled_from(["Li", "P", "S", "O", "Ar"]), st.integers(1, 6), min_size=1, max_size=3)
 
 
-@SUITE
+@SMALLER_SUITE
 @given(compositions, numbers, compositions, numbers, compositions, numbers)
 def test_formation_energy_node(composition, energy, li2s, li2s_energy, p2s5, p2s5_energy):
     from aiida import orm
@@ -205,7 +211,7 @@ def test_formation_energy_node(composition, energy, li2s, li2s_energy, p2s5, p2s
     energies = [build(orm.Float, e) for e in (energy, li2s_energy, p2s5_energy)]
     if any(e is None for e in energies):
         return
-    node = run_node(
+    node, results = run_node(
         formation_energy,
         _structure(composition, 10.0),
         energies[0],
@@ -215,7 +221,7 @@ def test_formation_energy_node(composition, energy, li2s, li2s_energy, p2s5, p2s
         energies[2],
     )
     if node is not None and node.is_finished_ok:
-        value = node.outputs.result["formation_energy_per_atom"]
+        value = results["result"]["formation_energy_per_atom"]
         assert value is not None and math.isfinite(value)
 
 
@@ -239,9 +245,9 @@ def test_convex_hull_node(entries, tolerance):
         nodes["tolerance"] = build(orm.Float, tolerance)
         if nodes["tolerance"] is None:
             return
-    node = run_node(convex_hull, **nodes)
+    node, results = run_node(convex_hull, **nodes)
     if node is not None and node.is_finished_ok:
-        for row in node.outputs.result.get_dict()["entries"].values():
+        for row in results["result"].get_dict()["entries"].values():
             assert row["e_above_hull_per_atom"] is not None and math.isfinite(row["e_above_hull_per_atom"])
 
 
@@ -268,9 +274,9 @@ def test_partial_rdf_node(parameters, n_structures, length):
     if params is None:
         return
     structures = {f"s{i}": _structure({"Li": 2, "S": 1}, length) for i in range(n_structures)}
-    node = run_node(partial_rdf, params, **structures)
+    node, results = run_node(partial_rdf, params, **structures)
     if node is not None and node.is_finished_ok:
-        arrays = node.outputs.result
+        arrays = results["result"]
         assert all(np.all(np.isfinite(arrays.get_array(name))) for name in arrays.get_arraynames())
 
 
@@ -316,5 +322,5 @@ def test_failed_nodes_store_no_outputs():
         (partial_rdf, (orm.Dict({"r_max": True}),), {"s0": li3ps4}),
     ]  # fmt: skip
     for function, args, kwargs in cases:
-        node = run_node(function, *args, store=True, **kwargs)
+        node, _ = run_node(function, *args, store=True, **kwargs)
         assert node.is_stored and node.exit_status == 300, (function.__name__, node.exit_status, node.exit_message)
