@@ -122,6 +122,14 @@ for name, value, frag in [
 
     case(f"diffusion {name}={value}", frag)(set_port)
 
+for target in (-300.0, 0.0, float("nan"), 1e7, True, "300"):
+    case(f"diffusion overrides target_temperature={target!r}", "target_temperature")(
+        lambda t=target: diffusion(target_temperature=t)
+    )
+for width in (True, -5.0):
+    case(f"diffusion overrides supercell_min_width={width!r}", "supercell_min_width")(
+        lambda w=width: diffusion(supercell_min_width=w)
+    )
 case("diffusion too few frames", "frames")(lambda: diffusion(parameters={"production_steps": 200, "dump_interval": 10}))
 case("diffusion pbc (T, T, F)", "pbc")(lambda: diffusion(structure=_slab(ARGON)))
 case("diffusion species absent", "not in the structure")(lambda: diffusion(species="Li"))
@@ -184,6 +192,18 @@ def xas_inputs(**inputs):
 case("xas pbc (T, T, F)", "pbc")(lambda: XasWorkChain.spec().inputs.validator({"structure": _slab(LI2S)}, None) and
                                  (_ for _ in ()).throw(ValueError(XasWorkChain.spec().inputs.validator(
                                      {"structure": _slab(LI2S)}, None))))  # fmt: skip
+case("xas grid of 2e6 points", "points")(
+    lambda: (
+        xas_inputs(grid=orm.Dict({"step": 0.001, "below": 1000.0, "above": 1000.0}))
+        or xas_port("grid", orm.Dict({"step": 0.001, "below": 1000.0, "above": 1000.0}))
+    )
+)
+case("xas absorber absent", "no P atom")(lambda: xas_inputs(absorber=orm.Str("P")))
+case("xas sites index past the structure", "atoms")(lambda: xas_inputs(sites=orm.List([99])))
+case("xas sites index of a Li atom", "not a S atom")(
+    lambda: xas_inputs(sites=orm.List([[s.specie.symbol for s in load_structure("Li2S")].index("Li")]))
+)
+case("xas sites multiplicity 0", "multiplicity")(lambda: xas_port("sites", orm.List([[0, 0]])))
 case("xas 60 Å supercell (size guard)", "guard")(lambda: xas_inputs(supercell_min_width=orm.Float(60.0)))
 case("xas engine unknown protocol", "protocol")(
     lambda: XasWorkChain.get_builder_from_protocol(CODE, LI2S, protocol="ultra", engine="gpaw")
@@ -234,14 +254,18 @@ for args, frag in [
     ((np.linspace(0, 1, 5), np.ones(5), np.array([0, 1, 3.0])), "uniform"),
 ]:  # fmt: skip
     case(f"xas.broaden {len(args[0])} points", frag)(
-        lambda a=args: xas.broaden(*a, **({} if len(a) == 3 else {"grid": GRID}))
+        lambda a=args: xas.broaden(
+            *a, **({} if len(a) == 3 else {"grid": GRID}), gaussian_fwhm=0.3, lorentzian_fwhm0=0.59
+        )
     )
-case("xas.broaden negative fwhm", "gaussian_fwhm")(lambda: xas.broaden([0, 1], [1, 1], GRID, gaussian_fwhm=-1))
+case("xas.broaden negative fwhm", "gaussian_fwhm")(
+    lambda: xas.broaden([0, 1], [1, 1], GRID, gaussian_fwhm=-1, lorentzian_fwhm0=0.59)
+)
 case("xas.weighted_average NaN", "NaN")(lambda: xas.weighted_average([np.array([np.nan, 1.0])], [1]))
 case("xas.weighted_average m=0", "multiplicities")(lambda: xas.weighted_average([np.ones(2)], [0]))
 for args, frag in [(([0.0], 0.0), "positive"), (([0.0], 1e-7), "points"), (([], 0.05), "no onsets"),
                    (([np.nan], 0.05), "finite"), (([1e16], 1.0), "K edge")]:  # fmt: skip
-    case(f"xas.common_grid {args}", frag)(lambda a=args: xas.common_grid(a[0], a[1]))
+    case(f"xas.common_grid {args}", frag)(lambda a=args: xas.common_grid(a[0], a[1], 5.0, 35.0))
 for symprec, angle in [(-0.01, 5.0), (0.0, 5.0), (0.01, -1.0), (True, 5.0), (float("nan"), 5.0)]:
     case(f"xas.inequivalent_sites symprec={symprec} angle={angle}", "symprec|angle")(
         lambda s=symprec, a=angle: xas.inequivalent_sites(load_structure("Li2S"), "S", s, a)
@@ -277,6 +301,20 @@ case("active_learning empty structures", "structure")(
 case("active_learning slab structure", "pbc")(
     lambda: _raise(ActiveLearningWorkChain.spec().inputs.validator({"structures": {"a": _slab(LI2S)}}, None))
 )
+for path, node, frag in [
+    ("sampling", {"initial": {"seed": -5}}, "seed"), ("sampling", {"initial": {"count": 2.5}}, "count"),
+    ("sampling", {"initial": {"rattle": -0.1}}, "rattle"), ("sampling", {"inital": {}}, "unknown"),
+    ("fitting.parameters", {"elements": ["Li"], "ridge": -1.0}, "ridge"),
+    ("fitting.parameters", {"elements": ["Li"], "grid": [{"twojmax": 3}]}, "SNAP"),
+    ("fitting.parameters", {"grid": [{"twojmax": 4}]}, "elements"),
+]:  # fmt: skip
+    case(f"active_learning {path}={node}", frag)(lambda p=path, n=node: port(ActiveLearningWorkChain, p, orm.Dict(n)))
+case("genetic dft.engine=castep", "castep")(lambda: port(GeneticSamplingWorkChain, "dft.engine", orm.Str("castep")))
+case("genetic dft.overrides unknown key", "calculatr")(
+    lambda: _raise(GeneticSamplingWorkChain.spec().inputs.validator({
+        "structure": LI2S, "n_li2s": orm.Int(1),
+        "dft": {"engine": orm.Str("gpaw"), "code": CODE, "overrides": orm.Dict({"calculatr": {}})}}, None))
+)  # fmt: skip
 for value, frag in [([2, 2], "three"), ([0, 1, 1], "positive"), ([1.5, 1, 1], "positive"), (["2", 1, 1], "positive")]:
     case(f"genetic supercell={value}", frag)(lambda v=value: port(GeneticSamplingWorkChain, "supercell", orm.List(v)))
 case("genetic symprec=-0.1", "symprec")(lambda: port(GeneticSamplingWorkChain, "symprec", orm.Float(-0.1)))

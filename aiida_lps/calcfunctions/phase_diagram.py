@@ -106,7 +106,9 @@ def convex_hull(tolerance: orm.Float | None = None, **entries: orm.Dict) -> dict
 
 
 def _number(value) -> float:
-    """None (how json_safe stores NaN) and non-numbers become NaN, which the hull rejects by name."""
+    """None (how json_safe stores NaN), booleans and non-numbers become NaN, which the hull rejects by name."""
+    if isinstance(value, bool):
+        return float("nan")
     try:
         return float(value)
     except (TypeError, ValueError):

@@ -7,6 +7,7 @@ Invalid input gives exit code 300 with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,11 +44,51 @@ RDF_DEFAULTS: dict[str, Any] = {
 }
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def _is_count(value, minimum: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+#: type checks of the parameters (a wrong type would otherwise surface as an AttributeError deep in the science)
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "references": (_is_names, "a list of structure labels"),
+    "species": (lambda v: v is None or (_is_names(v) and bool(v)), "null or a non-empty list of element symbols"),
+    "moments": (_is_count, "an integer >= 1"),
+    "n_components": (_is_count, "an integer >= 1"),
+    "n_clusters": (lambda v: v is None or _is_count(v), "null or an integer >= 1"),
+    "seed": (lambda v: _is_count(v, 0), "an integer >= 0"),
+    "threshold": (_is_number, "a finite number"),
+    "descriptor": (lambda v: isinstance(v, dict), "a mapping of SNAP settings"),
+    "pairs": (
+        lambda v: isinstance(v, list) and bool(v) and all(_is_names(p) and len(p) == 2 for p in v),
+        "a non-empty list of [element, element] pairs",
+    ),
+    "r_max": (lambda v: _is_number(v) and 0 < v <= 20, "a number in (0, 20] Å"),
+    "bin_width": (lambda v: _is_number(v) and 1e-4 <= v <= 10, "a number in [0.0001, 10] Å"),
+    "smearing": (lambda v: _is_number(v) and v >= 0, "a non-negative number (Å)"),
+    "groups": (
+        lambda v: v is None or (isinstance(v, dict) and all(_is_names(m) for m in v.values())),
+        "null or a mapping of group name to a list of structure labels",
+    ),
+}
+
+
 def _parameters(node: orm.Dict | None, defaults: dict) -> dict:
     given = node.get_dict() if node is not None else {}
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise ValueError(f"unknown parameter(s) {unknown}; known: {sorted(defaults)}")
+    for key, value in given.items():
+        check, expected = _CHECKS[key]
+        if not check(value):
+            raise ValueError(f"`{key}` must be {expected}, got {value!r}")
     return {**defaults, **given}
 
 

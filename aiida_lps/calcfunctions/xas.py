@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from aiida import orm
-from aiida.engine import calcfunction
+from aiida.engine import ExitCode, calcfunction
 from pymatgen.core import Structure
 
 from aiida_lps.common.mappings import recursive_merge
@@ -30,7 +30,19 @@ __all__ = (
     "generate_core_hole_setup",
     "site_average",
     "to_pymatgen",
+    "INVALID_INPUT",
 )
+
+#: exit status of invalid input of ``analyse_absorber_sites`` and ``site_average`` (the message names the problem)
+INVALID_INPUT = 300
+_INPUT_ERRORS = (ValueError, TypeError, KeyError, IndexError)
+
+
+def _invalid(what: str, exception: Exception) -> ExitCode:
+    """Exit code 300 with a message naming the problem (a KeyError names the missing key)."""
+    detail = f"missing key {exception}" if isinstance(exception, KeyError) else str(exception)
+    return ExitCode(INVALID_INPUT, f"invalid {what} input: {detail}")
+
 
 #: Defaults of ``lps.xas``'s parameters: the ``default_inputs`` of ``aiida_lps/protocols/xas.yaml`` (written only
 #: there): absorber, supercell_min_width (Å between opposite faces), symprec (Å), angle_tolerance (degrees),
@@ -84,8 +96,16 @@ def analyse_absorber_sites(structure: orm.StructureData, parameters: orm.Dict) -
     ``multiplicity``, ``equivalent_indices``, ``environment`` (nearest P/Li and distances, Å), and the
     ``repetitions``, atom counts, plane spacings), ``ground_state`` (StructureData of the ground-state SCF) and
     one ``site_<n>`` StructureData per inequivalent site (supercell, absorber first as kind ``<element>_ch``).
+    Invalid input (no absorber atom, a user site that is not one, bad tolerances): exit code 300 naming it.
     """
-    settings = {**SITE_DEFAULTS, **parameters.get_dict()}
+    try:
+        return _analyse_absorber_sites(structure, parameters.get_dict())
+    except _INPUT_ERRORS as exception:
+        return _invalid("site-analysis", exception)
+
+
+def _analyse_absorber_sites(structure: orm.StructureData, parameters: dict) -> dict[str, orm.Data]:
+    settings = {**SITE_DEFAULTS, **parameters}
     element = settings["absorber"]
     pmg = to_pymatgen(structure)
     sites = settings.get("sites")
@@ -177,24 +197,14 @@ def site_average(parameters: orm.Dict, site_table: orm.Dict, **kwargs: orm.Data)
     Outputs: ``spectrum`` (ArrayData ``energy`` eV, ``mu`` (n, 3), ``mu_average``), ``aligned_site_<n>`` (the
     aligned, broadened site spectra on the same grid), ``weights`` (Dict) and ``alignment`` (Dict: ΔSCF, raw and
     aligned onsets, applied shifts, the xas-tools onsets for comparison; eV).
+    Invalid input (missing or mismatched inputs, NaN or non-increasing spectra, bad settings): exit code 300 naming
+    the problem, and no output.
     """
     labels = sorted(key[len("spectrum_") :] for key in kwargs if key.startswith("spectrum_"))
-    if not labels:
-        raise ValueError("no site spectra given (inputs spectrum_site_<n>)")
-    rows = {row["label"]: row for row in site_table.get_dict()["sites"]}
-    spectra = {}
-    for label in labels:
-        node = kwargs[f"spectrum_{label}"]
-        spectra[label] = {name: node.get_array(name) for name in node.get_arraynames()}
-    result = xas.site_average_arrays(
-        spectra,
-        {label: kwargs[f"energy_{label}"].value for label in labels},
-        {label: kwargs[f"properties_{label}"].get_dict() for label in labels},
-        kwargs["ground_state_energy"].value,
-        kwargs["ground_state_properties"].get_dict(),
-        {label: rows[label]["multiplicity"] for label in labels},
-        recursive_merge({key: XAS_DEFAULTS[key] for key in _AVERAGE_KEYS}, parameters.get_dict()),
-    )
+    try:
+        result, rows = _site_average(parameters.get_dict(), site_table.get_dict(), labels, kwargs)
+    except _INPUT_ERRORS as exception:
+        return _invalid("site-average", exception)
     units = {"energy": "eV", "mu": "arbitrary (raw spectrum units per eV)"}
     outputs: dict[str, orm.Data] = {
         "spectrum": _spectrum_node(
@@ -216,3 +226,37 @@ def site_average(parameters: orm.Dict, site_table: orm.Dict, **kwargs: orm.Data)
             result["grid"], result["sites"][label], {"site": label, **result["alignment"][label], "units": units}
         )
     return outputs
+
+
+def _site_average(parameters: dict, table: dict, labels: list[str], kwargs: dict) -> tuple[dict, dict]:
+    """Checked inputs → ``xas.site_average_arrays`` (raises ``ValueError``/``TypeError``/``KeyError`` naming it)."""
+    if not labels:
+        raise ValueError("no site spectra given (inputs spectrum_site_<n>)")
+    for key in ("ground_state_energy", "ground_state_properties"):
+        if key not in kwargs:
+            raise ValueError(f"`{key}` is missing")
+    rows = {row["label"]: row for row in table.get("sites", []) if isinstance(row, dict) and "label" in row}
+    spectra, energies, properties = {}, {}, {}
+    for label in labels:
+        for name, kind in (("spectrum", orm.ArrayData), ("energy", orm.Float), ("properties", orm.Dict)):
+            node = kwargs.get(f"{name}_{label}")
+            if not isinstance(node, kind):
+                raise TypeError(f"`{name}_{label}` must be a {kind.__name__}, got {type(node).__name__}")
+        if label not in rows:
+            raise ValueError(f"site {label!r} is not in the site table ({sorted(rows)})")
+        node = kwargs[f"spectrum_{label}"]
+        spectra[label] = {name: node.get_array(name) for name in node.get_arraynames()}
+        if "energy" not in spectra[label] or "mu" not in spectra[label]:
+            raise ValueError(f"`spectrum_{label}` needs the arrays `energy` and `mu`, has {sorted(spectra[label])}")
+        energies[label] = kwargs[f"energy_{label}"].value
+        properties[label] = kwargs[f"properties_{label}"].get_dict()
+    result = xas.site_average_arrays(
+        spectra,
+        energies,
+        properties,
+        kwargs["ground_state_energy"].value,
+        kwargs["ground_state_properties"].get_dict(),
+        {label: rows[label]["multiplicity"] for label in labels},
+        recursive_merge({key: XAS_DEFAULTS[key] for key in _AVERAGE_KEYS}, parameters),
+    )
+    return result, rows

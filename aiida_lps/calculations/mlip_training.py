@@ -13,10 +13,11 @@ from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.data.training_set import TrainingSetData
 from aiida_lps.engines.lammps.mlip import fit, models
 
-__all__ = ("MlipTrainingCalculation",)
+__all__ = ("MlipTrainingCalculation", "validate_fit_parameters")
 
 
-def _validate_fit_parameters(value: orm.Dict, _) -> str | None:
+def validate_fit_parameters(value: orm.Dict, _) -> str | None:
+    """Port validator of the fit ``parameters`` (also used by ``lps.mlip.active_learning`` before any DFT label)."""
     params = value.get_dict()
     if not params.get("elements"):
         return "fit parameters need `elements` (the potential's element order, e.g. ['Li', 'P', 'S'])"
@@ -68,7 +69,7 @@ class MlipTrainingCalculation(CalcJob):
         spec.input(
             "parameters",
             valid_type=orm.Dict,
-            validator=_validate_fit_parameters,
+            validator=validate_fit_parameters,
             help="elements, grid (list of {twojmax, rcutfac} or {model: pod, rcut, ...}), snap, pod, weights, ridge, "
             "validation_fraction, seed, rank_tol (see aiida_lps.engines.lammps.mlip.fit).",
         )

@@ -29,6 +29,7 @@ __all__ = (
     "build_sampling",
     "scheduler_options",
     "run_with_progress",
+    "ProgressBar",
 )
 
 PROTOCOLS = ("fast", "moderate", "precise")
@@ -130,17 +131,75 @@ class _ReportLines(logging.Handler):
         click.echo(f"[{time.monotonic() - self.start:7.1f} s] {level}{message}")
 
 
-def run_with_progress(builder):
-    """Run ``builder`` in this interpreter, echoing each report line of the work chain and its children as it comes.
+class ProgressBar:
+    """A text progress bar of a workflow running in this interpreter, printed as one line whenever it changes.
+
+    Two measures, both read from the database: the calculations and work chains the workflow has launched at any
+    depth and how many of them have terminated, and the top work chain's own ``lps_progress`` extra (set by
+    :meth:`~aiida_lps.workflows.launching.LaunchOnceMixin.set_progress`: ``iteration 2/8``, ``generation 5/20``).
+    The bar follows the work chain's own count when it has one, else the launched processes. Lines, not a
+    redrawn bar: the report lines interleave with it, and the output stays readable in a log file.
+    """
+
+    WIDTH = 24
+
+    def __init__(self, node, start: float, echo=click.echo):
+        self.node = node
+        self.start = start
+        self.echo = echo
+        self.last: tuple | None = None
+        self.lines = 0
+
+    def state(self) -> tuple:
+        """(finished, launched, stage) of the workflow now; ``stage`` is the ``lps_progress`` extra or None."""
+        from aiida import orm
+
+        children = [n for n in self.node.called_descendants if not isinstance(n, orm.CalcFunctionNode)]
+        finished = sum(1 for n in children if n.is_terminated)
+        stage = self.node.base.extras.get("lps_progress", None)
+        stage = (int(stage["done"]), int(stage["total"]), str(stage["unit"])) if isinstance(stage, dict) else None
+        return finished, len(children), stage
+
+    @classmethod
+    def render(cls, finished: int, launched: int, stage: tuple | None, elapsed: float) -> str:
+        """The bar line, e.g. ``[#########...............]  3/8 processes finished | generation 2/5 |   12.0 s``."""
+        done, total = (stage[0], stage[1]) if stage and stage[1] > 0 else (finished, launched)
+        filled = round(cls.WIDTH * min(done, total) / total) if total else 0
+        parts = [f"[{'#' * filled}{'.' * (cls.WIDTH - filled)}] {finished}/{launched} processes finished"]
+        if stage:
+            parts.append(f"{stage[2]} {stage[0]}/{stage[1]}")
+        parts.append(f"{elapsed:7.1f} s")
+        return "progress " + " | ".join(parts)
+
+    def update(self) -> None:
+        """Print the bar if it changed since the last line (nothing before the first launch)."""
+        finished, launched, stage = self.state()
+        if (finished, launched, stage) == self.last or (launched == 0 and stage is None):
+            return
+        self.last = (finished, launched, stage)
+        self.lines += 1
+        self.echo(self.render(finished, launched, stage, time.monotonic() - self.start))
+
+
+def run_with_progress(builder, interval: float = 1.0):
+    """Run ``builder`` in this interpreter, echoing each report line of the work chain and its children as it comes,
+    and a :class:`ProgressBar` line whenever the progress changes (checked every ``interval`` seconds on the runner's
+    event loop, so in the same thread as the processes).
 
     aiida-core's own terminal handlers (``console``, ``cli``) are muted to WARNING meanwhile: no line printed twice.
 
     :returns: (results, node)
     """
     from aiida.common.log import AIIDA_LOGGER
-    from aiida.engine import run_get_node
+    from aiida.engine.utils import instantiate_process, loop_scope
+    from aiida.manage import get_manager
 
-    handler = _ReportLines(time.monotonic())
+    start = time.monotonic()
+    runner = get_manager().get_runner()
+    with loop_scope(runner.loop):
+        process = instantiate_process(runner, builder)
+    bar = ProgressBar(process.node, start)
+    handler = _ReportLines(start)
     from aiida.orm.utils.log import DBLogHandler
 
     muted = [(h, h.level) for h in AIIDA_LOGGER.handlers if not isinstance(h, (DBLogHandler, logging.FileHandler))]
@@ -150,9 +209,19 @@ def run_with_progress(builder):
     AIIDA_LOGGER.addHandler(handler)
     if AIIDA_LOGGER.getEffectiveLevel() > logging.INFO:
         AIIDA_LOGGER.setLevel(logging.INFO)
+    timer = None
+
+    def tick() -> None:
+        nonlocal timer
+        bar.update()
+        timer = runner.loop.call_later(interval, tick)
+
+    timer = runner.loop.call_later(interval, tick)
     try:
-        return run_get_node(builder)
+        return runner.run_get_node(process)
     finally:
+        timer.cancel()
+        bar.update()
         AIIDA_LOGGER.removeHandler(handler)
         AIIDA_LOGGER.setLevel(previous_level)
         for stream_handler, level in muted:

@@ -26,7 +26,7 @@ from aiida_lps.calcfunctions.mlip import (
     strain_structure,
 )
 from aiida_lps.calculations.mlip_exploration import GammaExplorationCalculation
-from aiida_lps.calculations.mlip_training import MlipTrainingCalculation
+from aiida_lps.calculations.mlip_training import MlipTrainingCalculation, validate_fit_parameters
 from aiida_lps.common.mappings import recursive_merge
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
@@ -36,7 +36,7 @@ from aiida_lps.engines.lammps.mlip.exploration import EXPLORATION_DEFAULTS
 from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.grain_boundary import build_grain_boundary, parse_grain_boundary_parameters
 from aiida_lps.utils.failures import describe_failure
-from aiida_lps.utils.validation import validate_periodic
+from aiida_lps.utils.validation import is_real, validate_periodic
 from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.launching import LaunchOnceMixin
 
@@ -49,6 +49,39 @@ def _validate_schedule(value: orm.List, _) -> str | None:
     schedule = value.get_list()
     if not schedule or any(not isinstance(g, (int, float)) or g <= 0 for g in schedule):
         return f"gamma_break_schedule must be a non-empty list of positive numbers, got {schedule}"
+    return None
+
+
+_RECIPE_KEYS = ("count", "rattle", "strain", "seed", "min_distance", "repeat")
+
+
+def _validate_sampling(value: orm.Dict, _) -> str | None:
+    """``initial`` and ``test`` recipes of ``generate_configurations``: checked before any DFT label is computed."""
+    recipes = value.get_dict()
+    unknown = sorted(set(recipes) - {"initial", "test"})
+    if unknown:
+        return f"unknown sampling recipe(s) {unknown}; known: ['initial', 'test']"
+    for name, recipe in recipes.items():
+        if not isinstance(recipe, Mapping):
+            return f"sampling.{name} must be a mapping such as {{count: 20, rattle: 0.1, strain: 0.03, seed: 0}}"
+        unknown = sorted(set(recipe) - set(_RECIPE_KEYS))
+        if unknown:
+            return f"unknown sampling.{name} key(s) {unknown}; known: {sorted(_RECIPE_KEYS)}"
+        for key, check in (
+            ("count", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100_000),
+            ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32),
+            ("rattle", lambda v: is_real(v) and 0 <= v <= 1.0),
+            ("strain", lambda v: is_real(v) and 0 <= v <= 0.3),
+            ("min_distance", lambda v: v is None or (is_real(v) and 0 < v <= 5.0)),
+            ("repeat", lambda v: isinstance(v, list) and len(v) == 3 and all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v)),
+        ):  # fmt: skip
+            if key in recipe and not check(recipe[key]):
+                return (
+                    f"sampling.{name}.{key} = {recipe[key]!r} is invalid: count an integer in [0, 100000], seed an "
+                    "integer in [0, 2**32), rattle in [0, 1] Å, strain in [0, 0.3], min_distance in (0, 5] Å, "
+                    "repeat three positive integers"
+                )
     return None
 
 
@@ -180,7 +213,12 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             help="Already labelled held-out configurations: `sampling.test` is not used; `test_configurations` are "
             "still labelled and added.",
         )
-        spec.input("sampling", valid_type=orm.Dict, help="`initial` and `test` recipes: count, rattle (Å), strain.")
+        spec.input(
+            "sampling",
+            valid_type=orm.Dict,
+            validator=_validate_sampling,
+            help="`initial` and `test` recipes: count, rattle (Å), strain, seed, min_distance (Å), repeat.",
+        )
         spec.input("gamma_select", valid_type=orm.Float, default=lambda: orm.Float(2.0), help="γ_select.")
         spec.input(
             "gamma_break_schedule",
@@ -206,7 +244,12 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         spec.input("dft.options", valid_type=orm.Dict, required=False)
         spec.input_namespace("fitting", help="SNAP/POD training (`lps.mlip.train`).")
         spec.input("fitting.code", valid_type=orm.AbstractCode, help="Python with aiida-lps and LAMMPS.")
-        spec.input("fitting.parameters", valid_type=orm.Dict, help="elements, grid, snap, weights, ridge, ...")
+        spec.input(
+            "fitting.parameters",
+            valid_type=orm.Dict,
+            validator=validate_fit_parameters,
+            help="elements, grid, snap, weights, ridge, ... (checked before the first DFT label)",
+        )
         spec.input("fitting.options", valid_type=orm.Dict, required=False)
         spec.input_namespace("exploration", help="γ-monitored MD (`lps.mlip.explore`).")
         spec.input("exploration.code", valid_type=orm.AbstractCode, help="LAMMPS (`lmp`).")
@@ -499,6 +542,7 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         with the current potential."""
         params = self.inputs.exploration.parameters.get_dict()
         self.ctx.iteration += 1
+        self.set_progress(self.ctx.iteration, self.inputs.max_iterations.value, "iteration")
         gamma_break = self._gamma_break()
         base = {k: v for k, v in params.items() if k in EXPLORATION_DEFAULTS}
         futures = {}

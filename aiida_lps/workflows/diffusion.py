@@ -20,6 +20,7 @@ from aiida_lps.utils.validation import (
     MAX_SUPERCELL_ATOMS,
     MAX_TEMPERATURE_K,
     analysis_settings,
+    check_positive,
     check_temperature,
     positive_port,
     validate_analysis,
@@ -206,7 +207,8 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
 
         :param code: the LAMMPS code.
         :param overrides: nested dict merged over the protocol (``diffusion.yaml`` extending ``lammps_md.yaml``):
-            ``parameters``, ``analysis``, ``supercell_min_width``; unknown keys raise ``ValueError``.
+            ``parameters``, ``analysis``, ``supercell_min_width``, ``target_temperature`` (K); unknown keys and an
+            invalid ``target_temperature`` raise ``ValueError`` here, before anything runs.
         :param options: metadata options of every MD CalcJob (resources, max_wallclock_seconds, ...).
         :param potential: the interatomic potential. :param temperatures: the MD temperatures (K).
         :param species: diffusing species. :param charge: its ionic charge (e) for the Nernst-Einstein σ.
@@ -220,8 +222,12 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         builder.charge = orm.Float(charge)
         builder.parameters = orm.Dict(inputs["parameters"])
         builder.analysis = orm.Dict(protocol_analysis(inputs["analysis"], species, charge))
-        if "supercell_min_width" in inputs:
-            builder.supercell_min_width = orm.Float(inputs["supercell_min_width"])
+        for name, check in (("supercell_min_width", check_positive), ("target_temperature", check_temperature)):
+            if name in inputs:  # checked before wrapping: orm.Float would turn True into 1.0
+                message = check(name, inputs[name])
+                if message:
+                    raise ValueError(f"override {message}")
+                builder[name] = orm.Float(inputs[name])
         builder.md.lammps.code = code
         if options:
             builder.md.lammps.metadata.options = dict(options)

@@ -19,6 +19,7 @@ from aiida_lps.calcfunctions.genetic import repeat_structure, select_candidates,
 from aiida_lps.calculations.relax_batch import BatchRelaxCalculation
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.data.potential import InteratomicPotentialData
+from aiida_lps.dft.base import get_engine, validate_engine_port
 from aiida_lps.engines.lammps.relax import RelaxSettings
 from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.genetic import GASettings, GeneticSearch, RemovalProblem, check_removal, resolve_target
@@ -109,6 +110,13 @@ def _validate_inputs(inputs, _) -> str | None:
     dft = inputs.get("dft", {})
     if dft and "code" not in dft:
         return "the `dft` namespace needs a `code` (and an `engine`)"
+    if "engine" in dft and "overrides" in dft and not validate_engine_port(dft["engine"], None):
+        try:  # the DFT re-relaxation comes after the whole GA: its overrides are checked now
+            get_engine(dft["engine"].value).validate_overrides(
+                dft["protocol"].value if "protocol" in dft else None, dft["overrides"].get_dict()
+            )
+        except ValueError as exception:
+            return f"dft.overrides: {exception}"
     return None
 
 
@@ -186,7 +194,9 @@ class GeneticSamplingWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         )
         spec.input("lammps.options", valid_type=orm.Dict, required=False, help="Scheduler options.")
         spec.input_namespace("dft", required=False, populate_defaults=False, help="DFT re-relaxation (`lps.dft`).")
-        spec.input("dft.engine", valid_type=orm.Str, required=False, help="`gpaw` or `vasp`.")
+        spec.input(
+            "dft.engine", valid_type=orm.Str, required=False, validator=validate_engine_port, help="`gpaw` or `vasp`."
+        )
         spec.input("dft.code", valid_type=orm.AbstractCode, required=False)
         spec.input("dft.protocol", valid_type=orm.Str, required=False)
         spec.input("dft.overrides", valid_type=orm.Dict, required=False)
@@ -375,6 +385,7 @@ class GeneticSamplingWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             f"({entry['n_failed']} failed), {entry['cache_hits']} cache hits, "
             f"{entry['n_unique_total']} distinct arrangements so far"
         )
+        self.set_progress(len(search.history), search.settings.max_generations, "generation")
         return None
 
     def select(self):

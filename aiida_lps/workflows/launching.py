@@ -84,6 +84,12 @@ class LaunchOnceMixin:
                 alive.append(node)
         return alive[0] if alive else None
 
+    def set_progress(self, done: int, total: int, unit: str) -> None:
+        """Record how far the work chain is (``done`` of ``total`` ``unit``, e.g. 2 of 8 iterations) in the node's
+        ``lps_progress`` extra, which ``aiida-lps launch`` draws as a progress bar (extras stay writable while the
+        process runs; they are not part of the provenance)."""
+        self.node.base.extras.set("lps_progress", {"done": int(done), "total": int(total), "unit": unit})
+
     def launch_once(self, label: str, process, **inputs) -> orm.ProcessNode:
         """Submit ``process`` (a process class or a builder) under the link label ``label``, unless already launched.
 

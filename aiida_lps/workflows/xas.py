@@ -35,7 +35,7 @@ from aiida_lps.dft.core_hole import (
     get_core_hole_engine,
 )
 from aiida_lps.protocols import ProtocolMixin
-from aiida_lps.science.xas import CALIBRATION_KEYS, energy_calibration
+from aiida_lps.science.xas import CALIBRATION_KEYS, MAX_GRID_POINTS, energy_calibration
 from aiida_lps.utils.failures import LAUNCH_ERRORS, describe_failure
 from aiida_lps.utils.validation import (
     XAS_MAX_ATOMS,
@@ -54,7 +54,7 @@ def _validate_inputs(inputs, _) -> str | None:
     structure = inputs.get("structure")
     if structure is None:
         return None
-    message = validate_periodic(structure)
+    message = validate_periodic(structure) or _validate_absorber_sites(inputs, structure)
     if message:
         return message
     if "calibration" in inputs and "calibration_shift" in inputs:
@@ -63,6 +63,22 @@ def _validate_inputs(inputs, _) -> str | None:
     width = getattr(width, "value", width)
     max_atoms = inputs["max_atoms"].value if "max_atoms" in inputs else XAS_MAX_ATOMS
     return validate_supercell_size(structure, width, max_atoms) if not check_positive("w", width) else None
+
+
+def _validate_absorber_sites(inputs, structure: orm.StructureData) -> str | None:
+    """The absorber is an element of the structure and every user site is one of its atoms (before any DFT run)."""
+    absorber = inputs["absorber"].value if "absorber" in inputs else XAS_DEFAULTS["absorber"]
+    symbols = [structure.get_kind(site.kind_name).symbol for site in structure.sites]
+    if absorber not in symbols:
+        return f"the structure ({structure.get_formula()}) has no {absorber} atom to excite (`absorber`)"
+    if "sites" not in inputs or _validate_sites(inputs["sites"], None):
+        return None  # no user sites, or the port validator reports them
+    for entry in inputs["sites"].get_list():
+        index = entry[0] if isinstance(entry, (list, tuple)) else entry
+        if index >= len(symbols) or symbols[index] != absorber:
+            found = symbols[index] if index < len(symbols) else f"none (the structure has {len(symbols)} atoms)"
+            return f"`sites` entry {entry!r}: atom {index} is not a {absorber} atom of the structure: {found}"
+    return None
 
 
 def _validate_grid(value: orm.Dict, _) -> str | None:
@@ -75,8 +91,15 @@ def _validate_grid(value: orm.Dict, _) -> str | None:
             message = check_positive(f"grid.{name}", data[name], top)
             if message:
                 return message + " (eV)"
-    if data.get("step", 0.05) < 1e-3:
-        return f"`grid.step` must be at least 0.001 eV, got {data['step']}"
+    grid = {**XAS_DEFAULTS["grid"], **data}
+    if grid["step"] < 1e-3:
+        return f"`grid.step` must be at least 0.001 eV, got {grid['step']}"
+    points = (grid["below"] + grid["above"]) / grid["step"]
+    if points > MAX_GRID_POINTS // 2:  # half the guard of common_grid: room for the spread of the site onsets
+        return (
+            f"the grid (below {grid['below']:g} + above {grid['above']:g} eV in steps of {grid['step']:g} eV) would "
+            f"have {points:.3g} points, more than {MAX_GRID_POINTS // 2}: raise `grid.step` or narrow below/above"
+        )
     return None
 
 
@@ -105,8 +128,12 @@ def _validate_sites(value: orm.List, _) -> str | None:
         return "`sites` is empty: give absorber indices (0-based, of the input structure) or leave it out"
     for entry in sites:
         index = entry[0] if isinstance(entry, (list, tuple)) else entry
-        if not isinstance(index, int) or index < 0:
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
             return f"`sites` entries must be indices >= 0 or [index, multiplicity], got {entry!r}"
+        if isinstance(entry, (list, tuple)) and (
+            len(entry) != 2 or not isinstance(entry[1], int) or isinstance(entry[1], bool) or entry[1] < 1
+        ):
+            return f"`sites` entry {entry!r}: give [index, multiplicity] with a positive integer multiplicity"
     return None
 
 
@@ -376,12 +403,11 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
                 str(e[0] if isinstance(e, (list, tuple)) else e): int(e[1] if isinstance(e, (list, tuple)) else 1)
                 for e in entries
             }
-        try:
-            results = analyse_absorber_sites(
-                self.inputs.structure, orm.Dict(parameters), metadata={"call_link_label": "site_analysis"}
-            )
-        except ValueError as exception:
-            return self.exit_codes.ERROR_SITE_ANALYSIS.format(detail=str(exception))
+        results, node = analyse_absorber_sites.run_get_node(
+            self.inputs.structure, orm.Dict(parameters), metadata={"call_link_label": "site_analysis"}
+        )
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_SITE_ANALYSIS.format(detail=node.exit_message)
         self.ctx.analysis = results
         self.ctx.site_table = results["site_table"]
         self.out("site_table", results["site_table"])
@@ -525,12 +551,11 @@ class XasWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         for label in self.ctx.labels:
             for name in ("spectrum", "energy", "properties"):
                 kwargs[f"{name}_{label}"] = raw[f"{name}_{label}"]
-        try:
-            results = site_average(
-                orm.Dict(parameters), self.ctx.site_table, metadata={"call_link_label": "site_average"}, **kwargs
-            )
-        except (ValueError, KeyError) as exception:
-            return self.exit_codes.ERROR_AVERAGE_FAILED.format(detail=str(exception))
+        results, node = site_average.run_get_node(
+            orm.Dict(parameters), self.ctx.site_table, metadata={"call_link_label": "site_average"}, **kwargs
+        )
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_AVERAGE_FAILED.format(detail=node.exit_message)
         self.out("spectrum", results["spectrum"])
         self.out("weights", results["weights"])
         self.out("alignment", results["alignment"])

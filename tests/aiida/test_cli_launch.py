@@ -44,6 +44,13 @@ def test_launch_show_plot_diffusion(aiida_profile_clean, lammps_code, stored_arg
     assert result.exit_code == 0, result.output
     # progress: report lines of the work chain, prefixed by the elapsed time
     assert re.search(r"\[\s*\d+\.\d s\] \[\d+\|DiffusionWorkChain\|", result.output), result.output
+    # progress bar: a line whenever the count of finished processes changes, full at the end
+    bars = [line for line in result.output.splitlines() if line.startswith("progress [")]
+    counts = [tuple(map(int, re.search(r"\] (\d+)/(\d+) processes", line).groups())) for line in bars]
+    assert len(counts) >= 2 and counts == sorted(set(counts)), result.output
+    finished, launched = counts[-1]
+    assert finished == launched >= 4  # two MD work chains and their LAMMPS calculations
+    assert bars[-1].startswith("progress [" + "#" * 24 + "]")
     pk = int(re.search(r"DiffusionWorkChain<(\d+)> finished: exit status 0", result.output).group(1))
     node = orm.load_node(pk)
     assert node.inputs.parameters["production_steps"] == 1200  # the overrides file reached the builder
@@ -62,6 +69,18 @@ def test_launch_show_plot_diffusion(aiida_profile_clean, lammps_code, stored_arg
     assert files == [f"diffusion_{pk}_arrhenius.png", f"diffusion_{pk}_msd_T130K.png", f"diffusion_{pk}_msd_T94p4K.png"]
     for name in files:
         assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_bar_lines():
+    """The bar follows the work chain's own count (lps_progress extra) when it has one, else the processes."""
+    from aiida_lps.cli.launch import ProgressBar
+
+    assert ProgressBar.render(1, 4, None, 3.0) == (
+        "progress [" + "#" * 6 + "." * 18 + "] 1/4 processes finished |     3.0 s"
+    )
+    line = ProgressBar.render(5, 5, (2, 8, "iteration"), 60.0)
+    assert line.startswith("progress [" + "#" * 6 + "." * 18 + "] 5/5 processes finished | iteration 2/8 |")
+    assert ProgressBar.render(0, 0, None, 0.0).startswith("progress [" + "." * 24 + "] 0/0")
 
 
 def test_launch_errors_are_clear(aiida_profile_clean, lammps_code, stored_argon_potential, tmp_path):

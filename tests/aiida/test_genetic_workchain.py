@@ -34,6 +34,8 @@ def test_three_generations_through_lammps(aiida_profile_clean, lammps_code, toy_
     summary = results["summary"].get_dict()
     assert summary["composition"] == {"n_li2s": 1, "n_p2s5": 0, "x": pytest.approx(10 / 14), "target_x": 0.71}
     assert summary["seeds"] == [0, 1] and summary["generations"] == 3
+    # the progress the CLI's bar shows: generations done of max_generations
+    assert node.base.extras.get("lps_progress") == {"done": 3, "total": 3, "unit": "generation"}
 
     # one batch job per generation with new arrangements; no arrangement relaxed twice
     jobs = [n for n in node.called if n.process_label == "BatchRelaxCalculation"]

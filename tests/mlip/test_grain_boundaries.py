@@ -139,12 +139,12 @@ def test_setup_builds_and_explore_runs_grain_boundaries_at_every_temperature(cod
 def test_every_protocol_gives_valid_inputs(codes, reference_structure, protocol):
     """Each protocol of lps.mlip.active_learning passes the work chain's validation, and its fit grid (SNAP and POD
     points, per-point ridge) passes lps.mlip.train's validator."""
-    from aiida_lps.calculations.mlip_training import _validate_fit_parameters
+    from aiida_lps.calculations.mlip_training import validate_fit_parameters
 
     builder = ActiveLearningWorkChain.get_builder_from_protocol(
         *codes, {"Li2S": reference_structure("Li2S")}, dft_engine="gpaw", protocol=protocol
     )
     process = _instantiate(builder)
     fitting = process.inputs.fitting.parameters
-    assert _validate_fit_parameters(fitting, None) is None
+    assert validate_fit_parameters(fitting, None) is None
     assert len(fitting.get_dict()["grid"]) >= 2

@@ -170,7 +170,7 @@ def test_gamma_from_pod_atom_in_lammps_matches_numpy_and_fix_halt_stops_the_run(
 )
 def test_bad_pod_grid_points_are_refused_with_a_clear_message(point, message):
     """The fit script and the lps.mlip.train validator name what is wrong with a POD grid point."""
-    from aiida_lps.calculations.mlip_training import _validate_fit_parameters
+    from aiida_lps.calculations.mlip_training import validate_fit_parameters
 
     with pytest.raises(ValueError) as info:
         mlip_fit.point_settings(point, {"elements": ELEMENTS})
@@ -181,7 +181,7 @@ def test_bad_pod_grid_points_are_refused_with_a_clear_message(point, message):
         def get_dict():
             return {"elements": ELEMENTS, "grid": [{"twojmax": 2}, point]}
 
-    error = _validate_fit_parameters(_Params(), None)
+    error = validate_fit_parameters(_Params(), None)
     assert error is not None and message in error and str(point) in error
 
 
