@@ -12,8 +12,8 @@ __all__ = ("mesh_from_spacing",)
 def mesh_from_spacing(cell: np.ndarray, spacing: float) -> tuple[int, int, int]:
     """Smallest mesh whose spacing along every reciprocal vector is at most ``spacing`` (Å⁻¹, 2π included).
 
-    ``cell`` has the lattice vectors as rows (Å); n_i = max(1, ceil(|b_i| / spacing)) with b = 2π (A⁻¹)ᵀ and
-    |b_i| / spacing rounded to 5 decimals first. This is the rule of aiida's
+    ``cell`` has the lattice vectors as rows (Å); ``n_i = max(1, ceil(|b_i| / spacing))`` with b = 2π (A⁻¹)ᵀ and
+    ``|b_i| / spacing`` rounded to 5 decimals first. This is the rule of aiida's
     ``KpointsData.set_kpoints_mesh_from_density`` (used by the DFT builders through
     :func:`aiida_lps.dft.base.kpoints_from_spacing`) for scripts that run without an AiiDA profile, where a
     ``KpointsData`` cannot be made; ``tests/aiida/test_kpoints.py`` checks that both agree.
