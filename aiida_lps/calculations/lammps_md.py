@@ -215,9 +215,10 @@ class LammpsMDCalculation(LammpsRawCalculation):
         reduce_code = self.inputs.get("reduce_code")
         dump_name = BINARY_DUMP_FILENAME if reduce_code is not None else DUMP_FILENAME
         monitor: list[str] = []
-        if "active_set" in self.inputs:  # γ of every stored frame, as the exploration MD computes it
+        if "active_set" in self.inputs:  # γ every `gamma_interval` steps, as the exploration MD computes it
             descriptors, maps, columns = active_set_grade_maps(self.inputs.active_set)
-            monitor = gamma_monitor_commands(descriptors, maps, columns, settings.dump_interval)
+            grading = analysis_settings(self.inputs.analysis.get_dict() if "analysis" in self.inputs else None)
+            monitor = gamma_monitor_commands(descriptors, maps, columns, int(grading["gamma_interval"]))
         remote_copy_list = []
         retrieve_temporary_list = [] if reduce_code is not None else [DUMP_FILENAME]
         parts = 0

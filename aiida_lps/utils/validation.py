@@ -162,6 +162,9 @@ def validate_analysis(analysis: Mapping, structure: orm.StructureData) -> str | 
         return f"analysis needs 0 < gamma_select <= gamma_break (extrapolation grades), got {select!r} and {stop!r}"
     if not is_real(fraction) or not 0 <= fraction <= 1:
         return f"analysis `max_extrapolating_fraction` must be a fraction in [0, 1], got {fraction!r}"
+    interval = settings["gamma_interval"]
+    if not _is_integer(interval) or interval < 1:
+        return f"analysis `gamma_interval` must be an integer number of MD steps >= 1, got {interval!r}"
     return None
 
 
