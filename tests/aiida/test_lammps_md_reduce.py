@@ -109,7 +109,8 @@ def test_continuation_reduces_the_joined_binary_parts(argon_structure, argon_pot
 
     aiida_localhost.set_minimum_job_poll_interval(0.0)
     fake = make_fake_lammps(tmp_path / "bin", "crash", find_lammps_executable(), once=True)
-    code, _ = ensure_code(fake.name, str(fake), aiida_localhost)
+    # a label of its own: another test's `lmp-crash-once` code (whose crash already happened) must not be reused
+    code, _ = ensure_code(f"{fake.name}-{tmp_path.name}", str(fake), aiida_localhost)
     python, _ = ensure_code("python", sys.executable, aiida_localhost)
     _, node = run_get_node(
         WorkflowFactory("lps.lammps.md.base"),

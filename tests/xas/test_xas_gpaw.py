@@ -70,14 +70,13 @@ def test_li2s_xch_end_to_end(gpaw_code, reference_structure):
     np.testing.assert_allclose(components[:, 0], components[:, 2], atol=0.02 * mu.max())
 
 
-def test_exit_codes_without_absorber_or_core_level(gpaw_code):
+def test_no_absorber_is_refused_before_running_and_no_core_level_is_an_exit_code(gpaw_code):
     lih = orm.StructureData(cell=np.eye(3) * 4.0)
     lih.append_atom(position=(0, 0, 0), symbols="Li")
     lih.append_atom(position=(2, 2, 2), symbols="H")
     builder = XasWorkChain.get_builder_from_protocol(gpaw_code, lih, engine="gpaw")
-    _, node = run_get_node(builder)
-    assert node.exit_status == XasWorkChain.exit_codes.ERROR_NO_ABSORBER.status
-    assert "has no S atom" in node.exit_message
+    with pytest.raises(ValueError, match="has no S atom to excite"):
+        run_get_node(builder)
     builder.absorber = orm.Str("H")
     _, node = run_get_node(builder)
     assert node.exit_status == XasWorkChain.exit_codes.ERROR_NO_CORE_LEVEL.status
