@@ -25,6 +25,7 @@ import argparse
 import itertools
 import json
 import pathlib
+import shutil
 import subprocess
 import tempfile
 import time
@@ -53,7 +54,7 @@ def enumerate_distinct(problem: RemovalProblem) -> dict[str, list[int]]:
     return distinct
 
 
-def load_or_enumerate(structure, problem: RemovalProblem, table_path: pathlib.Path | None):
+def load_or_enumerate(structure, problem: RemovalProblem, table_path: pathlib.Path | None, potential=None):
     """(relaxed energy (eV, inf on failure) per canonical key, removed sites per key): read from ``table_path`` if it
     exists, else relax every distinct arrangement (and write the table there)."""
     if table_path is not None and table_path.exists():
@@ -65,7 +66,7 @@ def load_or_enumerate(structure, problem: RemovalProblem, table_path: pathlib.Pa
     print(f"{len(distinct)} distinct arrangements ({time.perf_counter() - start:.1f} s)")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        energies = relax_all(structure, list(distinct.values()), pathlib.Path(tmp))
+        energies = relax_all(structure, list(distinct.values()), pathlib.Path(tmp), potential)
     elapsed = time.perf_counter() - start
     print(f"enumeration: {len(distinct)} relaxations in one LAMMPS run, {elapsed:.1f} s")
     table = {key: (float(e) if np.isfinite(e) else np.inf) for key, e in zip(distinct, energies, strict=True)}
@@ -82,11 +83,21 @@ def load_or_enumerate(structure, problem: RemovalProblem, table_path: pathlib.Pa
     return table, distinct
 
 
-def relax_all(structure, removed_lists, workdir: pathlib.Path) -> np.ndarray:
-    """Relaxed energies (eV; NaN on failure) of the parent minus each removed-site list, in one LAMMPS run."""
-    args = lps_buck_morse_arguments()
-    elements = args["elements"]
-    pair = render_pair_lines(args["pair_style"], args["pair_coeff"], elements, elements)
+def relax_all(structure, removed_lists, workdir: pathlib.Path, potential: pathlib.Path | None = None) -> np.ndarray:
+    """Relaxed energies (eV; NaN on failure) of the parent minus each removed-site list, in one LAMMPS run.
+
+    ``potential``: a folder of ``aiida-lps potential export`` (``potential.json``, ``potential.lammps`` and the
+    potential's files, e.g. the POD potential of ``lps.mlip.active_learning``); default: the toy pair potential."""
+    if potential is None:
+        args = lps_buck_morse_arguments()
+        elements = args["elements"]
+        pair = render_pair_lines(args["pair_style"], args["pair_coeff"], elements, elements)
+    else:
+        description = json.loads((potential / "potential.json").read_text())
+        elements = description["elements"]
+        pair = (potential / "potential.lammps").read_text().splitlines()
+        for name in description["files"]:
+            shutil.copy(potential / name, workdir / name)
     atoms = AseAtomsAdaptor.get_atoms(structure)
     for index, removed in enumerate(removed_lists):
         keep = np.ones(len(atoms), dtype=bool)
@@ -195,6 +206,11 @@ def main() -> None:
     parser.add_argument(
         "--table", type=pathlib.Path, help="JSON file of the enumerated energies: read if it exists, else written"
     )
+    parser.add_argument(
+        "--potential",
+        type=pathlib.Path,
+        help="folder of `aiida-lps potential export` (a learned potential) instead of the toy pair potential",
+    )
     args = parser.parse_args()
 
     structure = load_structure(args.parent)
@@ -205,7 +221,7 @@ def main() -> None:
         f"{problem.n_arrangements()} masks, {len(problem.permutations)} symmetry operations; fitness {args.fitness}"
     )
     if args.fitness == "relaxed":
-        table, removed = load_or_enumerate(structure, problem, args.table)
+        table, removed = load_or_enumerate(structure, problem, args.table, args.potential)
     else:
         removed = enumerate_distinct(problem)
         table = vacancy_coulomb_table(problem, removed)

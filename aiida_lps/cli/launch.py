@@ -7,6 +7,7 @@ the current ``get_builder_from_protocol`` signatures.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pathlib
 import re
@@ -19,7 +20,8 @@ from aiida.cmdline.groups.verdi import VerdiCommandGroup
 from aiida.cmdline.params import options as verdi_options
 from aiida.cmdline.params import types
 
-from aiida_lps.cli.params import StructureParamType, load_overrides
+from aiida_lps.cli.params import CompositionParamType, StructureParamType, load_overrides
+from aiida_lps.common.defaults import DIFFUSING_CHARGE, DIFFUSING_SPECIES
 
 __all__ = (
     "launch",
@@ -27,6 +29,7 @@ __all__ = (
     "build_xas",
     "build_active_learning",
     "build_sampling",
+    "build_phase_diagram",
     "scheduler_options",
     "run_with_progress",
     "ProgressBar",
@@ -101,6 +104,16 @@ def build_sampling(code, structure, protocol=None, overrides=None, options=None,
         potential=kwargs.pop("potential"),
         **kwargs,
     )
+
+
+def build_phase_diagram(code, structures, protocol=None, overrides=None, options=None, **kwargs):
+    """``lps.sampling.phase_diagram`` builder. :param structures: label → parent StructureData. :param kwargs:
+    ``potential``, ``compositions`` (entries with ``parent`` = a label), ``dft_code``, ``dft_engine``,
+    ``hull_energies`` (``None``: the builder's default)."""
+    from aiida_lps.workflows.phase_diagram import PhaseDiagramWorkChain
+
+    given = {key: value for key, value in kwargs.items() if value is not None}
+    return PhaseDiagramWorkChain.get_builder_from_protocol(code, structures, protocol, overrides, options, **given)
 
 
 # --- running ---------------------------------------------------------------------------------------------------------
@@ -228,6 +241,20 @@ def run_with_progress(builder, interval: float = 1.0):
             stream_handler.setLevel(level)
 
 
+@contextlib.contextmanager
+def _inputs_checked():
+    """Turn the input validation of a process (plumpy raises ``ValueError(PortValidationError)`` when the process is
+    created, before anything runs) into a click error that names the problem, instead of a traceback."""
+    from plumpy.ports import PortValidationError
+
+    try:
+        yield
+    except ValueError as exc:
+        if exc.args and isinstance(exc.args[0], PortValidationError):
+            raise click.ClickException(f"invalid inputs, nothing was run: {exc.args[0]}") from exc
+        raise
+
+
 def _launch(builder, daemon: bool) -> None:
     """Submit ``builder`` to the daemon or run it here; then print the summary of ``aiida-lps show``."""
     from aiida.manage import get_manager
@@ -242,7 +269,8 @@ def _launch(builder, daemon: bool) -> None:
                 f"profile {profile.name!r} has no broker, so nothing can be submitted to a daemon: run in the "
                 "foreground (leave out -D) or configure RabbitMQ (docs: production set-up)"
             )
-        node = submit(builder)
+        with _inputs_checked():
+            node = submit(builder)
         click.echo(f"submitted {process_label}<{node.pk}> (uuid {node.uuid}) to the daemon")
         from aiida.engine.daemon.client import get_daemon_client
 
@@ -251,7 +279,8 @@ def _launch(builder, daemon: bool) -> None:
         click.echo(f"follow it with `verdi process report {node.pk}`; results: `aiida-lps show {node.pk}`")
         return
     click.echo(f"running {process_label} in the foreground (Ctrl-C kills it; use -D to submit to a daemon)")
-    _, node = run_with_progress(builder)
+    with _inputs_checked():
+        _, node = run_with_progress(builder)
     from aiida_lps.cli.show import summarise
 
     click.echo(f"{process_label}<{node.pk}> finished: exit status {node.exit_status} {node.exit_message or ''}")
@@ -260,10 +289,18 @@ def _launch(builder, daemon: bool) -> None:
         raise SystemExit(1)
 
 
-def _build_or_fail(adapter, *args, **kwargs):
-    """Call ``adapter``; turn the builders' ValueErrors (bad protocol, bad overrides) into click errors."""
+def _build_or_fail(adapter, codes, structures, protocol, overrides, num_mpiprocs, max_wallclock_seconds, **kwargs):
+    """Call ``adapter`` with the command line's protocol, overrides file and scheduler options; turn the builders'
+    ValueErrors (bad protocol, bad overrides) into click errors."""
     try:
-        return adapter(*args, **kwargs)
+        return adapter(
+            codes,
+            structures,
+            protocol=protocol,
+            overrides=load_overrides(overrides),
+            options=scheduler_options(num_mpiprocs, max_wallclock_seconds),
+            **kwargs,
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise click.ClickException(f"cannot build the work chain: {exc}") from exc
 
@@ -324,8 +361,8 @@ def launch():
     "-T", "--temperatures", type=click.FloatRange(min=0, min_open=True), multiple=True, required=True,
     help="Temperature in K; repeat for several (-T 600 -T 800 ...).",
 )  # fmt: skip
-@click.option("--species", default="Li", show_default=True, help="Diffusing species.")
-@click.option("--charge", type=float, default=1.0, show_default=True, help="Its ionic charge (e), for σ.")
+@click.option("--species", default=DIFFUSING_SPECIES, show_default=True, help="Diffusing species.")
+@click.option("--charge", type=float, default=DIFFUSING_CHARGE, show_default=True, help="Its ionic charge (e), for σ.")
 @_code_option(
     "--reduce-code",
     required=False,
@@ -349,9 +386,10 @@ def launch_diffusion(
         build_diffusion,
         code,
         structure,
-        protocol=protocol,
-        overrides=load_overrides(overrides),
-        options=scheduler_options(num_mpiprocs, max_wallclock_seconds),
+        protocol,
+        overrides,
+        num_mpiprocs,
+        max_wallclock_seconds,
         potential=potential,
         temperatures=list(temperatures),
         species=species,
@@ -378,9 +416,10 @@ def launch_xas(code, structure, engine, protocol, overrides, num_mpiprocs, max_w
         build_xas,
         code,
         structure,
-        protocol=protocol,
-        overrides=load_overrides(overrides),
-        options=scheduler_options(num_mpiprocs, max_wallclock_seconds),
+        protocol,
+        overrides,
+        num_mpiprocs,
+        max_wallclock_seconds,
         engine=engine,
     )
     _launch(builder, daemon)
@@ -424,9 +463,10 @@ def launch_active_learning(
         build_active_learning,
         {"dft": dft_code, "lammps": lammps_code, "python": python_code},
         _structure_labels(structures),
-        protocol=protocol,
-        overrides=load_overrides(overrides),
-        options=scheduler_options(num_mpiprocs, max_wallclock_seconds),
+        protocol,
+        overrides,
+        num_mpiprocs,
+        max_wallclock_seconds,
         dft_engine=dft_engine,
     )
     _launch(builder, daemon)
@@ -459,9 +499,10 @@ def launch_sampling(
         build_sampling,
         code,
         structure,
-        protocol=protocol,
-        overrides=load_overrides(overrides),
-        options=scheduler_options(num_mpiprocs, max_wallclock_seconds),
+        protocol,
+        overrides,
+        num_mpiprocs,
+        max_wallclock_seconds,
         potential=potential,
         dft_code=dft_code,
         dft_engine=dft_engine,
@@ -469,5 +510,53 @@ def launch_sampling(
         n_li2s=n_li2s,
         n_p2s5=n_p2s5,
         target_x=target_x,
+    )
+    _launch(builder, daemon)
+
+
+@launch.command("phase-diagram")
+@_code_option("-X", "--code", help="LAMMPS code (batch relaxations of the GAs and the crystals).")
+@POTENTIAL
+@click.option(
+    "-c", "--composition", "compositions", type=CompositionParamType(), multiple=True, required=True,
+    help="PARENT:KEY=VALUE[,...] with KEY n_li2s, n_p2s5, target_x, x_tolerance or supercell (2x1x1); repeat for "
+    "each composition (-c beta-Li3PS4:n_li2s=1 -c Li7P3S11:target_x=0.6).",
+)  # fmt: skip
+@_code_option("--dft-code", help="DFT code: GA candidates re-relaxed, the hull from DFT energies.", required=False)
+@click.option("--dft-engine", type=click.Choice(("gpaw", "vasp")), default="gpaw", show_default=True)
+@click.option(
+    "--hull-energies", type=click.Choice(("mlip", "dft")), default=None,
+    help="Energies of the hull [default: dft with --dft-code, else mlip].",
+)  # fmt: skip
+@PROTOCOL
+@OVERRIDES
+@NUM_MPIPROCS
+@WALLCLOCK
+@DAEMON
+def launch_phase_diagram(
+    code, potential, compositions, dft_code, dft_engine, hull_energies, protocol, overrides, num_mpiprocs,
+    max_wallclock_seconds, daemon,
+):  # fmt: skip
+    """lps.sampling.phase_diagram: one GA per parent × composition, the crystals relaxed, formation energies, hull."""
+    from aiida_lps.workflows.phase_diagram import parent_label
+
+    parents, entries = {}, []
+    for text, structure, entry in compositions:
+        label = parent_label(text)
+        parents.setdefault(label, structure)
+        entries.append({"parent": label, **entry})
+    builder = _build_or_fail(
+        build_phase_diagram,
+        code,
+        parents,
+        protocol,
+        overrides,
+        num_mpiprocs,
+        max_wallclock_seconds,
+        potential=potential,
+        compositions=entries,
+        dft_code=dft_code,
+        dft_engine=dft_engine if dft_code is not None else None,
+        hull_energies=hull_energies,
     )
     _launch(builder, daemon)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 import yaml
 
-__all__ = ("StructureParamType", "load_overrides")
+__all__ = ("CompositionParamType", "StructureParamType", "load_overrides")
 
 
 class StructureParamType(click.ParamType):
@@ -67,6 +67,43 @@ class StructureParamType(click.ParamType):
         except Exception as exc:
             errors.append(f"pymatgen: {exc}")
         self.fail(f"cannot read a structure from {path}: {'; '.join(errors)}", param, ctx)
+
+
+class CompositionParamType(click.ParamType):
+    """One composition of a phase-diagram scan: ``PARENT:KEY=VALUE[,KEY=VALUE...]``.
+
+    ``PARENT`` is what :class:`StructureParamType` takes (packaged name, file, PK/UUID); the keys are those of an
+    entry of ``lps.sampling.phase_diagram``'s ``compositions``: ``n_li2s``, ``n_p2s5`` (units removed), ``target_x``,
+    ``x_tolerance`` and ``supercell`` (``2x1x1``). Converts to ``(parent text, StructureData, entry without parent)``,
+    e.g. ``beta-Li3PS4:n_li2s=1`` or ``Li7P3S11:target_x=0.6,supercell=1x1x2``.
+    """
+
+    name = "composition"
+    INTEGER_KEYS = ("n_li2s", "n_p2s5")
+    FLOAT_KEYS = ("target_x", "x_tolerance")
+
+    def convert(self, value: Any, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parent, sep, rest = str(value).rpartition(":")
+        if not sep or not parent or not rest:
+            self.fail(f"{value!r}: expected PARENT:KEY=VALUE[,KEY=VALUE], e.g. beta-Li3PS4:n_li2s=1", param, ctx)
+        entry: dict[str, Any] = {}
+        for item in rest.split(","):
+            key, eq, text = (part.strip() for part in item.partition("="))
+            known = (*self.INTEGER_KEYS, *self.FLOAT_KEYS, "supercell")
+            if not eq or key not in known:
+                self.fail(f"{value!r}: {item!r} is not KEY=VALUE with KEY one of {', '.join(known)}", param, ctx)
+            try:
+                if key in self.INTEGER_KEYS:
+                    entry[key] = int(text)
+                elif key in self.FLOAT_KEYS:
+                    entry[key] = float(text)
+                else:
+                    entry[key] = [int(n) for n in text.lower().split("x")]
+            except ValueError:
+                self.fail(f"{value!r}: {key} = {text!r} is not a valid value", param, ctx)
+        return parent, StructureParamType().convert(parent, param, ctx), entry
 
 
 def load_overrides(path: pathlib.Path | None) -> dict | None:

@@ -172,11 +172,32 @@ def _hull(result: dict) -> list[str]:
     return ["convex hull:", _table(["entry", "x", "E_f (meV/atom)", "E above hull (meV/atom)", "stability"], rows)]
 
 
+def _phase_diagram(node) -> list[str]:
+    """Per GA job of the scan: x, candidates on the hull and the lowest energy above the hull (the hull follows)."""
+    diagram = node.outputs.phase_diagram.get_dict()
+    lines = [f"hull energies: {diagram.get('hull_energies')}"]
+    rows = []
+    for job in diagram.get("jobs", []):
+        mine = [e for e in diagram["entries"].values() if e.get("job") == job["label"]]
+        lowest = min((e["e_above_hull_per_atom"] for e in mine), default=None)
+        rows.append(
+            [
+                job["label"],
+                _fmt(job["x"], ".4f"),
+                len(mine),
+                _fmt(None if lowest is None else lowest * 1000, ".1f"),
+            ]
+        )
+    lines.append(_table(["genetic sampling", "x", "candidates", "lowest E above hull (meV/atom)"], rows))
+    return [*lines, *_hull(diagram)]
+
+
 SUMMARIES: dict[str, Callable] = {
     "lps.diffusion": _diffusion,
     "lps.xas": _xas,
     "lps.mlip.active_learning": _active_learning,
     "lps.sampling.genetic": _sampling,
+    "lps.sampling.phase_diagram": _phase_diagram,
 }
 
 
@@ -223,7 +244,9 @@ def summarise(node) -> str:
             lines.append(f"(results incomplete: {type(exc).__name__}: {exc})")
     elif node.is_finished:
         lines.append("outputs: " + ", ".join(sorted(node.outputs)))
-    hull = find_hull(node) if isinstance(node, _workflow_or_function()) else None
+    hull = None
+    if name != "lps.sampling.phase_diagram" and isinstance(node, _workflow_or_function()):  # (its summary has it)
+        hull = find_hull(node)
     if hull is not None:
         lines.extend(_hull(hull.get_dict()))
     if not node.is_terminated:

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiida import orm
 
+from aiida_lps.common.defaults import DIFFUSING_SPECIES
 from aiida_lps.common.serialize import json_safe
 
 __all__ = ("PLOT_SUFFIXES", "WRITERS", "write_processed", "writer_for")
@@ -127,7 +128,7 @@ def write_diffusion(node: orm.ProcessNode, folder: pathlib.Path, plots: bool = T
     from aiida_lps.plotting import plot_msd
     from aiida_lps.workflows.diffusion import temperature_label
 
-    species = node.inputs.species.value if "species" in node.inputs else "Li"
+    species = node.inputs.species.value if "species" in node.inputs else DIFFUSING_SPECIES
     runs = node.outputs.runs if "runs" in node.outputs else {}
     temperatures, entries, written = [], [], []
     for temperature in node.inputs.temperatures.get_list():

@@ -250,7 +250,7 @@ def number_density(n_ions: float, volume_A3: float) -> float:
 
 
 def nernst_einstein_conductivity(
-    D_cm2_s: float, number_density_per_A3: float, temperature_K: float, charge: float = 1.0
+    D_cm2_s: float, number_density_per_A3: float, temperature_K: float, charge: float
 ) -> float:
     """Nernst–Einstein conductivity σ = n (z e)² D / (k_B T) in S/cm (Haven ratio 1).
 

@@ -7,15 +7,16 @@ from collections.abc import Mapping
 
 from aiida import orm
 
+from aiida_lps.common.defaults import DIFFUSING_CHARGE, DIFFUSING_SPECIES
 from aiida_lps.engines.lammps.inputs import MAX_TEMPERATURE_K
 from aiida_lps.protocols import default_inputs
 from aiida_lps.science.supercell import minimum_repetitions
 
 #: Defaults of the trajectory analysis: the ``analysis`` of ``aiida_lps/protocols/lammps_md.yaml`` (written only
-#: there), plus the diffusing species (Li, charge +1) and no regions.
+#: there), plus the diffusing species of :mod:`aiida_lps.common.defaults` and no regions.
 ANALYSIS_DEFAULTS: dict = {
-    "species": ["Li"],
-    "charges": {"Li": 1.0},
+    "species": [DIFFUSING_SPECIES],
+    "charges": {DIFFUSING_SPECIES: DIFFUSING_CHARGE},
     "regions": None,
     **default_inputs("lammps_md")["analysis"],
 }

@@ -10,6 +10,7 @@ from aiida.engine import WorkChain
 
 from aiida_lps.calcfunctions.arrhenius import arrhenius_fit
 from aiida_lps.calcfunctions.structures import make_supercell
+from aiida_lps.common.defaults import DIFFUSING_CHARGE, DIFFUSING_SPECIES
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import MDSettings
 from aiida_lps.protocols import ProtocolMixin
@@ -85,7 +86,7 @@ def _validate_inputs(inputs, _) -> str | None:
         if message:
             return message
     analysis = inputs["analysis"].get_dict() if "analysis" in inputs else {}
-    species = inputs["species"].value if "species" in inputs else "Li"
+    species = inputs["species"].value if "species" in inputs else DIFFUSING_SPECIES
     analysis = {**analysis, "species": analysis.get("species", [species])}
     message = validate_analysis(analysis, structure)
     if message:
@@ -117,8 +118,10 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         spec.input("structure", valid_type=orm.StructureData, help="Structure (unit cell or supercell).")
         spec.input("potential", valid_type=InteratomicPotentialData, help="Interatomic potential for LAMMPS.")
         spec.input("temperatures", valid_type=orm.List, validator=_validate_temperatures, help="Temperatures (K).")
-        spec.input("species", valid_type=orm.Str, default=lambda: orm.Str("Li"), help="Diffusing species.")
-        spec.input("charge", valid_type=orm.Float, default=lambda: orm.Float(1.0), help="Ionic charge (e).")
+        spec.input("species", valid_type=orm.Str, default=lambda: orm.Str(DIFFUSING_SPECIES), help="Diffusing species.")
+        spec.input(
+            "charge", valid_type=orm.Float, default=lambda: orm.Float(DIFFUSING_CHARGE), help="Ionic charge (e)."
+        )
         spec.input(
             "parameters",
             valid_type=orm.Dict,
@@ -200,8 +203,8 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
         *,
         potential: InteratomicPotentialData,
         temperatures: Sequence[float],
-        species: str = "Li",
-        charge: float = 1.0,
+        species: str = DIFFUSING_SPECIES,
+        charge: float = DIFFUSING_CHARGE,
     ):
         """Return a builder filled from ``protocol`` (``fast``, ``moderate`` or ``precise``).
 

@@ -14,6 +14,7 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
 
 from aiida_lps.calculations.lammps_md import LammpsMDCalculation
+from aiida_lps.common.defaults import DIFFUSING_CHARGE, DIFFUSING_SPECIES
 from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import MDSettings
 from aiida_lps.protocols import ProtocolMixin
@@ -95,8 +96,8 @@ class LammpsMDBaseWorkChain(ProtocolMixin, LaunchOnceRestartMixin, BaseRestartWo
         *,
         potential: InteratomicPotentialData,
         temperature: float,
-        species: str = "Li",
-        charge: float = 1.0,
+        species: str = DIFFUSING_SPECIES,
+        charge: float = DIFFUSING_CHARGE,
     ):
         """Builder of one MD run at ``temperature`` (K) filled from ``protocol`` (``fast``, ``moderate``, ``precise``).
 

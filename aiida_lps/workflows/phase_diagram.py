@@ -29,7 +29,7 @@ from aiida_lps.workflows.dft import DftWorkChain
 from aiida_lps.workflows.genetic import GeneticSamplingWorkChain, resolve_removal, supercell_counts
 from aiida_lps.workflows.launching import LaunchOnceMixin
 
-__all__ = ("PhaseDiagramWorkChain", "resolve_compositions")
+__all__ = ("PhaseDiagramWorkChain", "parent_label", "resolve_compositions")
 
 #: inputs of ``lps.sampling.genetic`` set per (parent, composition) by this work chain; the rest are shared
 PER_JOB = ("structure", "supercell", "n_li2s", "n_p2s5", "target_x", "x_tolerance")
@@ -40,7 +40,7 @@ END_MEMBERS = ("Li2S", "P2S5")
 HULL_ENERGIES = ("mlip", "dft")
 
 
-def _label(text: str) -> str:
+def parent_label(text: str) -> str:
     """A link label from a structure name (``beta-Li3PS4`` → ``beta_Li3PS4``)."""
     label = re.sub(r"_+", "_", re.sub(r"\W", "_", text)).strip("_")
     return f"s_{label}" if not label or label[0].isdigit() else label
@@ -242,7 +242,7 @@ class PhaseDiagramWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
 
         inputs = cls.get_protocol_inputs(protocol, overrides)
         if not isinstance(structures, Mapping):
-            structures = {_label(name): name for name in structures}
+            structures = {parent_label(name): name for name in structures}
         if not structures:
             raise ValueError("no parent structures given")
         parents = {label: node(value) for label, value in structures.items()}

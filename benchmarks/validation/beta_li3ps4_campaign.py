@@ -74,31 +74,35 @@ def dft_overrides(ecut: float, kmesh) -> dict:
 # profile
 
 
-def load_campaign_profile(setup: bool = True) -> None:
-    """Create (first time) and load the campaign profile in ``.campaign/aiida``; codes from ``aiida-lps setup``.
+def load_campaign_profile(setup: bool = True, profile: str = PROFILE, lock: bool = True) -> None:
+    """Create (first time) and load a campaign profile in ``.campaign/aiida`` (``profile`` other than the labelling
+    one: ``.campaign/<profile>-aiida``); codes from ``aiida-lps setup``.
 
-    ``setup=False`` (harvest) only loads it and changes nothing."""
-    os.environ.setdefault("AIIDA_PATH", str(CAMPAIGN / "aiida"))
+    ``setup=False`` (harvest) only loads it and changes nothing. ``lock``: every calculation of the profile waits
+    for the campaign's CPU lock (one at a time)."""
+    folder = "aiida" if profile == PROFILE else f"{profile}-aiida"
+    os.environ.setdefault("AIIDA_PATH", str(CAMPAIGN / folder))
     pathlib.Path(os.environ["AIIDA_PATH"]).mkdir(parents=True, exist_ok=True)
     bin_dir = pathlib.Path(sys.executable).parent
-    shown = subprocess.run([bin_dir / "verdi", "profile", "show", PROFILE], capture_output=True, text=True)
+    shown = subprocess.run([bin_dir / "verdi", "profile", "show", profile], capture_output=True, text=True)
     if shown.returncode:
-        command = [bin_dir / "verdi", "presto", "--profile-name", PROFILE, "--no-broker", "--non-interactive"]
+        command = [bin_dir / "verdi", "presto", "--profile-name", profile, "--no-broker", "--non-interactive"]
         subprocess.run(command, check=True)
     if not setup:
         from aiida import load_profile
 
-        load_profile(PROFILE, allow_switch=True)
+        load_profile(profile, allow_switch=True)
         return
-    subprocess.run([bin_dir / "aiida-lps", "-p", PROFILE, "setup", "--workdir", str(CAMPAIGN / "work")], check=True)
+    workdir = CAMPAIGN / ("work" if profile == PROFILE else f"{profile}-work")
+    subprocess.run([bin_dir / "aiida-lps", "-p", profile, "setup", "--workdir", str(workdir)], check=True)
 
     from aiida import load_profile, orm
 
-    load_profile(PROFILE, allow_switch=True)
+    load_profile(profile, allow_switch=True)
     computer = orm.load_computer("localhost")
-    # one campaign calculation at a time (the job scripts wait for the lock), polled every 5 s
-    computer.set_prepend_text(f"exec 9>>{CAMPAIGN / 'cpu.lock'}\nflock 9")
-    computer.set_minimum_job_poll_interval(5.0)
+    if lock:  # one campaign calculation at a time (the job scripts wait for the lock), polled every 5 s
+        computer.set_prepend_text(f"exec 9>>{CAMPAIGN / 'cpu.lock'}\nflock 9")
+        computer.set_minimum_job_poll_interval(5.0)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -359,12 +363,29 @@ def test_frames(potential, count: int, n_test: int, iteration: int, args, subset
     return labelled
 
 
+def active_learning_builder(overrides: dict):
+    """``lps.mlip.active_learning`` on the β-Li3PS4 cell, ``moderate`` protocol + ``overrides``, the profile's codes."""
+    from aiida import orm
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from aiida_lps.structures.reference import load_structure
+    from aiida_lps.workflows.active_learning import ActiveLearningWorkChain
+
+    beta = orm.StructureData(ase=AseAtomsAdaptor.get_atoms(load_structure("beta-Li3PS4")))
+    return ActiveLearningWorkChain.get_builder_from_protocol(
+        orm.load_code("gpaw@localhost"),
+        orm.load_code("lmp@localhost"),
+        orm.load_code("python@localhost"),
+        {"beta": beta},
+        dft_engine="gpaw",
+        protocol="moderate",
+        overrides=overrides,
+    )
+
+
 def invocation(args) -> dict:
     """Harvest, run the work chain from the committed labels, make test frames, harvest; returns its summary."""
-    from aiida import orm
     from aiida.engine import run_get_node
-
-    from aiida_lps.workflows.active_learning import ActiveLearningWorkChain
 
     started = time.time()
     if args.seed_existing:
@@ -397,20 +418,7 @@ def invocation(args) -> dict:
         },
         "dft": {"protocol": DFT_PROTOCOL, "overrides": dft_overrides(args.ecut, args.kmesh)},
     }
-    from pymatgen.io.ase import AseAtomsAdaptor
-
-    from aiida_lps.structures.reference import load_structure
-
-    beta = orm.StructureData(ase=AseAtomsAdaptor.get_atoms(load_structure("beta-Li3PS4")))
-    builder = ActiveLearningWorkChain.get_builder_from_protocol(
-        orm.load_code("gpaw@localhost"),
-        orm.load_code("lmp@localhost"),
-        orm.load_code("python@localhost"),
-        {"beta": beta},
-        dft_engine="gpaw",
-        protocol="moderate",
-        overrides=overrides,
-    )
+    builder = active_learning_builder(overrides)
     builder.metadata.label = f"beta-Li3PS4 campaign (iteration offset {offset})"
     initial = initial_structures(frames, args.initial) if offset == 0 else {}
     if initial:

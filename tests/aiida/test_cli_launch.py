@@ -101,6 +101,20 @@ def test_launch_errors_are_clear(aiida_profile_clean, lammps_code, stored_argon_
 
     no_reducer = runner.invoke(cli, [*base, "-S", "Li2S", "--delete-dump"])
     assert no_reducer.exit_code == 2 and "needs --reduce-code" in no_reducer.output
+
+    scan = ["launch", "phase-diagram", "-X", lammps_code.full_label, "-P", str(stored_argon_potential.pk)]
+    for composition, message in (
+        ("beta-Li3PS4", "expected PARENT:KEY=VALUE"),
+        ("beta-Li3PS4:n_li3s=1", "'n_li3s=1' is not KEY=VALUE with KEY one of n_li2s, n_p2s5"),
+        ("beta-Li3PS4:n_li2s=one", "n_li2s = 'one' is not a valid value"),
+        ("no-such-crystal:n_li2s=1", "neither a packaged structure"),
+    ):
+        refused = runner.invoke(cli, [*scan, "-c", composition])
+        assert refused.exit_code == 2 and message in refused.output, refused.output
+    # a potential that does not cover the parent: the port validation, as a message (no traceback), nothing run
+    uncovered = runner.invoke(cli, [*scan, "-c", "beta-Li3PS4:n_p2s5=1"])
+    assert uncovered.exit_code == 1 and "invalid inputs, nothing was run" in uncovered.output, uncovered.output
+    assert "the potential describes ['Ar']" in uncovered.output and "Traceback" not in uncovered.output
     assert orm.QueryBuilder().append(orm.WorkflowNode).count() == 0
 
 

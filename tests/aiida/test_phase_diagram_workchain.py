@@ -23,15 +23,32 @@ def toy_potential():
 
 @pytest.mark.lammps
 def test_scan_of_two_compositions_through_lammps(aiida_profile_clean, lammps_code, toy_potential, tmp_path):
-    """β-Li3PS4 minus one Li2S (x = 5/7) and minus one P2S5 (x = 6/7): two GAs, three crystals relaxed, the hull."""
+    """β-Li3PS4 minus one Li2S (x = 5/7) and minus one P2S5 (x = 6/7): two GAs, three crystals relaxed, the hull;
+    launched, shown and plotted through the CLI (``aiida-lps launch phase-diagram`` / ``show`` / ``plot``)."""
+    import re
+
+    import yaml
+    from click.testing import CliRunner
+
+    from aiida_lps.cli import cli
     from aiida_lps.cli.plot import write_plots
 
-    compositions = [{"parent": "beta_Li3PS4", "n_li2s": 1}, {"parent": "beta_Li3PS4", "n_p2s5": 1}]
-    builder = PhaseDiagramWorkChain.get_builder_from_protocol(
-        lammps_code, ["beta-Li3PS4"], "fast", TINY, potential=toy_potential, compositions=compositions
-    )
-    results, node = run_get_node(builder)
-    assert node.is_finished_ok, node.exit_message
+    toy_potential.store()
+    overrides = tmp_path / "tiny.yaml"
+    overrides.write_text(yaml.safe_dump(TINY))
+    runner = CliRunner()
+    args = ["launch", "phase-diagram", "-X", lammps_code.full_label, "-P", str(toy_potential.pk)]
+    args += ["-c", "beta-Li3PS4:n_li2s=1", "-c", "beta-Li3PS4:n_p2s5=1", "--protocol", "fast"]
+    launched = runner.invoke(cli, [*args, "--overrides", str(overrides)])
+    assert launched.exit_code == 0, launched.output
+    pk = int(re.search(r"PhaseDiagramWorkChain<(\d+)> finished: exit status 0", launched.output).group(1))
+    node = orm.load_node(pk)
+    results = node.outputs
+    assert node.inputs.compositions.get_list() == [
+        {"parent": "beta_Li3PS4", "n_li2s": 1},
+        {"parent": "beta_Li3PS4", "n_p2s5": 1},
+    ]
+    assert node.inputs.genetic.ga["population_size"] == 4  # the overrides file reached the GA
 
     ga = [n for n in node.called if n.process_label == "GeneticSamplingWorkChain"]
     relax = [n for n in node.called if n.process_label == "BatchRelaxCalculation"]
@@ -70,8 +87,20 @@ def test_scan_of_two_compositions_through_lammps(aiida_profile_clean, lammps_cod
     assert {"Li2S", "P2S5"} <= set(diagram["vertices"])
     assert results["arrays"].base.attributes.get("labels") == labels
 
-    written = write_plots(node, tmp_path, "png") + write_plots(node, tmp_path, "pdf")
-    assert [p.name for p in written] == [f"phase_diagram_{node.pk}.png", f"phase_diagram_{node.pk}.pdf"]
+    # show: one row per GA job with its x and the lowest energy above the hull, then the hull table
+    shown = runner.invoke(cli, ["show", str(pk)])
+    assert shown.exit_code == 0, shown.output
+    for job in diagram["jobs"]:
+        lowest = min(e["e_above_hull_per_atom"] for e in entries.values() if e.get("job") == job["label"])
+        assert re.search(rf"{job['label']}\s+{job['x']:.4f}\s+\d+\s+{lowest * 1000:.1f}", shown.output), shown.output
+    assert (
+        "convex hull:" in shown.output and f"{entries['Li2S']['formation_energy_per_atom'] * 1000:.1f}" in shown.output
+    )
+
+    plotted = runner.invoke(cli, ["plot", str(pk), "-o", str(tmp_path / "png")])
+    assert plotted.exit_code == 0, plotted.output
+    written = [tmp_path / "png" / f"phase_diagram_{pk}.png", *write_plots(node, tmp_path, "pdf")]
+    assert [p.name for p in written] == [f"phase_diagram_{pk}.png", f"phase_diagram_{pk}.pdf"]
     assert all(p.stat().st_size > 1000 for p in written)
 
 

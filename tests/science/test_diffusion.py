@@ -168,10 +168,10 @@ def test_nernst_einstein_by_hand():
     expected = sigma_s_per_m / 100  # S/cm
     assert expected == pytest.approx(0.30987, rel=1e-4)
     n = number_density(1, 20.0)
-    assert nernst_einstein_conductivity(1e-6, n, 300.0) == pytest.approx(expected, rel=1e-9)
+    assert nernst_einstein_conductivity(1e-6, n, 300.0, 1.0) == pytest.approx(expected, rel=1e-9)
     assert nernst_einstein_conductivity(1e-6, n, 300.0, charge=2.0) == pytest.approx(4 * expected, rel=1e-9)
     with pytest.raises(ValueError, match="temperature"):
-        nernst_einstein_conductivity(1e-6, n, 0.0)
+        nernst_einstein_conductivity(1e-6, n, 0.0, 1.0)
     with pytest.raises(ValueError, match="volume"):
         number_density(1, 0.0)
 
