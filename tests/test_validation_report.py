@@ -29,3 +29,34 @@ def test_report_inventory_matches_the_committed_labels(tmp_path):
     assert abs(labels["dft_cpu_hours"] - seconds / 3600) < 1e-9
     assert report["aimd_estimate"]["cpu_hours"] > labels["dft_cpu_hours"]
     assert "fit" not in report
+
+
+DIFFUSION_SCRIPT = ROOT / "benchmarks" / "validation" / "beta_li3ps4_diffusion.py"
+DIFFUSION = ROOT / "benchmarks" / "validation" / "data" / "beta_li3ps4_diffusion.json"
+
+
+def test_diffusion_record_is_consistent_and_printed():
+    """The committed production-MD record: its all-temperature Arrhenius fit is what the science module gives for its
+    own per-temperature D (with errors), and ``--summary`` prints every temperature and both fits from it."""
+    from aiida_lps.science.arrhenius import fit_arrhenius
+
+    record = json.loads(DIFFUSION.read_text())
+    runs = record["diffusion"]["runs"]
+    assert len(runs) >= 2
+    temps = [run["temperature_K"] for run in runs.values()]
+    fit = fit_arrhenius(
+        temps, [run["D_cm2_s"] for run in runs.values()], [run["D_stderr_cm2_s"] for run in runs.values()]
+    )
+    recorded = record["diffusion"]["arrhenius_all_temperatures"]["diffusivity"]
+    assert abs(fit.activation_energy - recorded["activation_energy"]) < 1e-9
+    assert abs(fit.activation_energy_stderr - recorded["activation_energy_stderr"]) < 1e-9
+
+    process = subprocess.run(
+        [sys.executable, str(DIFFUSION_SCRIPT), "--summary"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert process.returncode == 0, process.stderr
+    for label, run in runs.items():
+        assert f"{label:>10} {run['D_cm2_s']:12.3e}" in process.stdout, process.stdout
+    assert (
+        f"Ea(D) = {recorded['activation_energy']:.3f} ± {recorded['activation_energy_stderr']:.3f} eV" in process.stdout
+    )

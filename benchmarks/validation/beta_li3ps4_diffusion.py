@@ -31,7 +31,7 @@ import argparse
 import datetime
 import json
 import pathlib
-import resource
+import re
 import sys
 import time
 
@@ -129,6 +129,15 @@ def summarise(al_node, al, diffusion_node, diffusion, all_fit: dict, args, secon
             "subdiffusive": li.get("subdiffusive"),
             "extrapolation": results.get("extrapolation"),
         }
+    failed = {}
+    for child in diffusion_node.called:
+        if child.process_label == "LammpsMDBaseWorkChain" and not child.is_finished_ok:
+            temperature = child.inputs.lammps.parameters["temperature"]
+            calcs = [c for c in child.called if c.process_label == "LammpsMDCalculation"]
+            failed[f"{temperature:g} K"] = {
+                "exit_status": child.exit_status,
+                "calculations": [f"[{c.exit_status}] {c.exit_message}" for c in calcs],
+            }
     fit = diffusion["arrhenius"].get_dict() if "arrhenius" in diffusion else {}
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -148,13 +157,30 @@ def summarise(al_node, al, diffusion_node, diffusion, all_fit: dict, args, secon
             "production_ps": args.production_ps,
             "temperatures_K": args.temperatures,
             "runs": runs,
+            "failed": failed,
             "arrhenius": fit,
             "arrhenius_all_temperatures": all_fit,
         },
         "reference": {"seed001_pbe_aimd": SEED001, "seed002_mtp_optb88": SEED002_MTP},
         "wall_s": round(seconds, 1),
-        "cpu_children_s": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime, 1),
+        "md_loop_time_s": md_loop_times(diffusion_node),
     }
+
+
+def md_loop_times(diffusion_node) -> dict[str, float]:
+    """Per temperature: the wall time of LAMMPS's own loops (``Loop time``, s) in the retrieved log of each MD run."""
+    times = {}
+    for node in diffusion_node.called_descendants:
+        if node.process_label != "LammpsMDCalculation" or "retrieved" not in node.outputs:
+            continue
+        try:
+            log = node.outputs.retrieved.base.repository.get_object_content("log.lammps")
+        except FileNotFoundError:
+            continue
+        label = f"{node.inputs.parameters['temperature']:g} K"
+        loops = sum(float(x) for x in re.findall(r"^Loop time of ([0-9.eE+-]+) on", log, re.MULTILINE))
+        times[label] = round(times.get(label, 0.0) + loops, 1)
+    return times
 
 
 def print_summary(record: dict) -> None:
@@ -180,6 +206,8 @@ def print_summary(record: dict) -> None:
             f"{run['conductivity_S_cm'] or float('nan'):10.3e} {gamma.get('max_gamma', float('nan')):7.2f} "
             f"{gamma.get('fraction_above_select', float('nan')):7.3f} {gamma.get('left_training_domain', '-')}"
         )
+    for temperature, failure in diff.get("failed", {}).items():
+        print(f"{temperature:>10} failed [{failure['exit_status']}]: {'; '.join(failure['calculations'])}")
     for name, fit in (("work chain fit", diff["arrhenius"]), ("all temperatures", diff["arrhenius_all_temperatures"])):
         if not fit:
             print(f"{name}: no fit")
@@ -194,7 +222,8 @@ def print_summary(record: dict) -> None:
         )
     ref = record["reference"]["seed001_pbe_aimd"]
     print(f"seed 001 (PBE AIMD): Ea = {ref['activation_energy_eV']} eV, σ(300 K) = {ref['sigma_300K_S_cm']:.3g} S/cm")
-    print(f"wall {record['wall_s']:.0f} s, CPU of the calculations {record['cpu_children_s']:.0f} s")
+    loops = record.get("md_loop_time_s", {})
+    print(f"wall {record['wall_s']:.0f} s; LAMMPS loop time per temperature (s): {loops}")
 
 
 def main() -> None:
@@ -203,6 +232,7 @@ def main() -> None:
     parser.add_argument("--production-ps", type=float, default=100.0, help="NVT production per temperature (ps)")
     parser.add_argument("--keep-extrapolating", action="store_true", help="fit temperatures flagged by γ too")
     parser.add_argument("--summary", action="store_true", help=f"print {RESULT.name} and stop")
+    parser.add_argument("--potential-from", help="PK/UUID of a finished fit (lps.mlip.active_learning) to reuse")
     parser.add_argument("--output", type=pathlib.Path, default=RESULT)
     args = parser.parse_args()
     if args.summary:
@@ -215,7 +245,14 @@ def main() -> None:
     train = [f for f in frames if f.info["subset"] == "train"]
     test = [f for f in frames if f.info["subset"] == "test"]
     print(f"{len(train)} training + {len(test)} held-out labels from {campaign.LABELS.name}", flush=True)
-    al, al_node = fit_potential(train, test)
+    if args.potential_from:
+        from aiida import orm
+
+        al_node = orm.load_node(args.potential_from)
+        al = al_node.outputs
+        print(f"potential of {al_node.process_label}<{al_node.pk}> reused", flush=True)
+    else:
+        al, al_node = fit_potential(train, test)
     if not al_node.is_finished_ok:
         raise SystemExit(f"the fit failed: [{al_node.exit_status}] {al_node.exit_message}")
     diffusion, diffusion_node = run_diffusion(
