@@ -94,7 +94,7 @@ def build_sampling(code, structure, protocol=None, overrides=None, options=None,
     ``n_li2s``, ``n_p2s5``, ``target_x``, ``x_tolerance``."""
     from aiida_lps.workflows.genetic import GeneticSamplingWorkChain
 
-    kwargs = {key: value for key, value in kwargs.items() if value is not None}  # unset options: protocol values
+    kwargs = _given(kwargs)
     return GeneticSamplingWorkChain.get_builder_from_protocol(
         code,
         structure,
@@ -112,8 +112,14 @@ def build_phase_diagram(code, structures, protocol=None, overrides=None, options
     ``hull_energies`` (``None``: the builder's default)."""
     from aiida_lps.workflows.phase_diagram import PhaseDiagramWorkChain
 
-    given = {key: value for key, value in kwargs.items() if value is not None}
-    return PhaseDiagramWorkChain.get_builder_from_protocol(code, structures, protocol, overrides, options, **given)
+    return PhaseDiagramWorkChain.get_builder_from_protocol(
+        code, structures, protocol, overrides, options, **_given(kwargs)
+    )
+
+
+def _given(kwargs: dict) -> dict:
+    """The keyword values the user set: unset command-line options (``None``) leave the protocol's values."""
+    return {key: value for key, value in kwargs.items() if value is not None}
 
 
 # --- running ---------------------------------------------------------------------------------------------------------

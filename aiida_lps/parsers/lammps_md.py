@@ -9,6 +9,7 @@ import pathlib
 import ase
 import numpy as np
 from aiida import orm
+from aiida.common.links import LinkType
 from aiida.engine import ExitCode
 from aiida.parsers import Parser
 
@@ -60,11 +61,14 @@ class LammpsMDParser(Parser):
 
     def parse(self, retrieved_temporary_folder: str | None = None, **kwargs) -> ExitCode | None:
         """Parse the log, classify failures, analyse the temporarily retrieved trajectory."""
-        names = self.retrieved.base.repository.list_object_names()
+        # `self.node.inputs.<x>` and `self.retrieved` query the links on every access: look them up once
+        inputs = self.node.base.links.get_incoming(link_type=LinkType.INPUT_CALC).nested()
+        retrieved = self.retrieved
+        names = retrieved.base.repository.list_object_names()
         log_name = self.node.process_class._LOG_FILENAME
-        log_text = self.retrieved.base.repository.get_object_content(log_name) if log_name in names else ""
+        log_text = retrieved.base.repository.get_object_content(log_name) if log_name in names else ""
         stdout_name = self.node.process_class._STDOUT_FILENAME
-        stdout = self.retrieved.base.repository.get_object_content(stdout_name) if stdout_name in names else ""
+        stdout = retrieved.base.repository.get_object_content(stdout_name) if stdout_name in names else ""
 
         error = classify_errors(log_text + "\n" + stdout + "\n" + (self.node.get_scheduler_stderr() or ""))
         if error is not None:
@@ -80,8 +84,7 @@ class LammpsMDParser(Parser):
         for block in blocks:
             if not block.finite:
                 return self.exit_codes.ERROR_NAN_ENERGY.format(detail="non-finite value in the thermo output")
-        inputs = self.node.inputs
-        parts = continuation_parts(inputs.parent_folder if "parent_folder" in inputs else None)
+        parts = continuation_parts(inputs.get("parent_folder"))
         expected_blocks = 1 if parts else 2
         if "Total wall time" not in log_text or len(blocks) < expected_blocks:
             detail = f"{len(blocks)} of {expected_blocks} thermo blocks and no 'Total wall time' line"
@@ -89,19 +92,19 @@ class LammpsMDParser(Parser):
                 return self.exit_codes.ERROR_SCHEDULER_OUT_OF_WALLTIME  # keep the scheduler's diagnosis
             return self.exit_codes.ERROR_INCOMPLETE_RUN.format(detail=f"{detail} (time limit or crash?)")
 
-        settings = MDSettings.from_dict(self.node.inputs.parameters.get_dict())
-        analysis = analysis_settings(self.node.inputs.analysis.get_dict() if "analysis" in self.node.inputs else None)
-        potential = self.node.inputs.potential
+        settings = MDSettings.from_dict(inputs["parameters"].get_dict())
+        analysis = analysis_settings(inputs["analysis"].get_dict() if "analysis" in inputs else None)
+        potential = inputs["potential"]
 
         folder = pathlib.Path(retrieved_temporary_folder or "")
         expected = settings.production_steps // settings.dump_interval + 1
         if "reduce_code" in inputs:  # production path: the job reduced the dump where it was written
             if REDUCED_FILENAME not in names:
                 stderr_name = self.node.process_class._REDUCE_STDERR
-                stderr = self.retrieved.base.repository.get_object_content(stderr_name) if stderr_name in names else ""
+                stderr = retrieved.base.repository.get_object_content(stderr_name) if stderr_name in names else ""
                 return self.exit_codes.ERROR_REDUCTION_MISSING.format(detail=stderr.strip()[-500:] or "no stderr")
             try:
-                content = self.retrieved.base.repository.get_object_content(REDUCED_FILENAME, mode="rb")
+                content = retrieved.base.repository.get_object_content(REDUCED_FILENAME, mode="rb")
                 reduced = load_reduced(io.BytesIO(content))
             except ValueError as exception:
                 return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=str(exception))
@@ -142,7 +145,7 @@ class LammpsMDParser(Parser):
         try:
             if reduced.analysis_error is not None:
                 raise ValueError(reduced.analysis_error)
-            results, msd_node = self._analyse(reduced, settings, analysis, production)
+            results, msd_node = self._analyse(reduced, settings, analysis, production, potential.elements)
         except ValueError as exception:
             return self.exit_codes.ERROR_ANALYSIS.format(detail=str(exception))
         results["thermo"] = {"equilibration": blocks[0].summary(), "production": production.summary()}
@@ -161,10 +164,10 @@ class LammpsMDParser(Parser):
             self.out("trajectory", _trajectory_node(reduced, potential.elements))
         return None
 
-    def _analyse(self, reduced: ReducedTrajectory, settings: MDSettings, analysis: dict, production):
-        """Results and MSD node from the reduction: adds densities, Nernst-Einstein conductivities, thermo means."""
-        types = reduced.types
-        symbols = [self.node.inputs.potential.elements[t - 1] for t in types]
+    def _analyse(self, reduced: ReducedTrajectory, settings: MDSettings, analysis: dict, production, elements):
+        """Results and MSD node from the reduction: adds densities, Nernst-Einstein conductivities, thermo means.
+        :param elements: element of each LAMMPS atom type (type 1 first)."""
+        symbols = [elements[t - 1] for t in reduced.types]
         frame_ps = reduced.frame_interval_ps
         volume = float(np.mean(production.columns["Volume"]))
         threshold = float(analysis["subdiffusive_threshold"])

@@ -40,6 +40,8 @@ sys.path.insert(0, str(HERE))
 
 import beta_li3ps4_campaign as campaign  # noqa: E402  (the campaign's profile helper and label reader)
 
+from aiida_lps.common.defaults import DIFFUSING_SPECIES  # noqa: E402
+
 RESULT = campaign.DATA / "beta_li3ps4_diffusion.json"
 PROFILE = "md"
 SEED001 = {"activation_energy_eV": 0.236, "sigma_300K_S_cm": 14.3e-3, "temperatures_K": [700, 900, 1200, 1500]}
@@ -97,7 +99,9 @@ def fit_all(runs: dict) -> dict:
 
     from aiida_lps.calcfunctions.arrhenius import arrhenius_fit
 
-    entries = [(run["results"]["temperature_target_K"], run["results"]["species"]["Li"]) for run in runs.values()]
+    entries = [
+        (run["results"]["temperature_target_K"], run["results"]["species"][DIFFUSING_SPECIES]) for run in runs.values()
+    ]
     if len(entries) < 2:
         return {}
     return arrhenius_fit(
@@ -115,7 +119,7 @@ def summarise(al_node, al, diffusion_node, diffusion, all_fit: dict, args, secon
     runs = {}
     for label, run in diffusion.get("runs", {}).items():
         results = run["results"].get_dict()
-        li = results["species"]["Li"]
+        li = results["species"][DIFFUSING_SPECIES]
         runs[label] = {
             "temperature_K": results["temperature_target_K"],
             "temperature_mean_K": results["temperature_mean_K"],

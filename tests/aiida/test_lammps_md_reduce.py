@@ -124,3 +124,51 @@ def test_continuation_reduces_the_joined_binary_parts(argon_structure, argon_pot
     results = node.outputs.results.get_dict()
     assert results["n_frames"] == PARAMETERS["production_steps"] // PARAMETERS["dump_interval"] + 1
     np.testing.assert_array_equal(node.outputs.msd.get_array("time_ps"), np.arange(61) * 0.05)
+
+
+def _statements_while(function) -> int:
+    """Number of SQL statements the profile's storage executes while ``function()`` runs."""
+    from aiida.manage import get_manager
+    from sqlalchemy import event
+
+    engine = get_manager().get_profile_storage().get_session().get_bind()
+    count = 0
+
+    def counter(*_):
+        nonlocal count
+        count += 1
+
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        function()
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    return count
+
+
+@pytest.mark.lammps
+def test_parser_queries_do_not_grow_with_the_atoms(argon_structure, argon_potential, aiida_localhost):
+    """Parsing costs about the same number of database queries for 32 and 108 atoms (one query per atom once made the
+    bookkeeping of a 256-atom run seconds, and of a production cell minutes)."""
+    from aiida_lps.parsers.lammps_md import LammpsMDParser
+
+    python, _ = ensure_code("python", sys.executable, aiida_localhost)
+    binary, _ = ensure_lammps_code(aiida_localhost, "lmp-binary")
+    counts = {}
+    for repeat in (2, 3):
+        _, node = run_get_node(
+            LammpsMDCalculation, **_inputs(binary, argon_structure(repeat), argon_potential, reduce_code=python)
+        )
+        assert node.is_finished_ok, node.exit_message
+        n_atoms = node.outputs.results.get_dict()["n_atoms"]
+        outputs = {}
+
+        def parse(node=node, outputs=outputs):
+            outputs.update(LammpsMDParser.parse_from_node(node, store_provenance=False)[0])
+
+        counts[n_atoms] = _statements_while(parse)
+        parsed, stored = outputs["results"].get_dict(), node.outputs.results.get_dict()
+        assert parsed["species"]["Ar"]["D"] == pytest.approx(stored["species"]["Ar"]["D"], rel=1e-12)
+    assert sorted(counts) == [32, 108]
+    # the same up to a few session-cache effects; a query per atom would add 76 (it added ~450)
+    assert abs(counts[108] - counts[32]) < (108 - 32) / 4, counts
