@@ -2,7 +2,7 @@
 
 Problem: ``--n-li2s`` Li2S units (2 Li + 1 S each) removed from a supercell of a packaged crystal. Every
 symmetry-distinct arrangement is relaxed once with the toy Li–P–S pair potential (``aiida_lps.testing.toy_potentials``)
-in one LAMMPS batch run (``aiida_lps.engines.lammps.relax``), which gives the true minimum (``--table`` keeps the
+in LAMMPS batch runs (``--workers`` at once) (``aiida_lps.engines.lammps.relax``), which gives the true minimum (``--table`` keeps the
 energies for later runs). The GA (``aiida_lps.science.genetic``) and a random search then draw on those relaxed
 energies (a relaxation is deterministic, so looking it up is the same as running it again); the figure of merit is
 the number of relaxations until the true minimum is evaluated, against the goal of 10 % of the enumeration.
@@ -54,7 +54,9 @@ def enumerate_distinct(problem: RemovalProblem) -> dict[str, list[int]]:
     return distinct
 
 
-def load_or_enumerate(structure, problem: RemovalProblem, table_path: pathlib.Path | None, potential=None):
+def load_or_enumerate(
+    structure, problem: RemovalProblem, table_path: pathlib.Path | None, potential=None, workers: int = 1
+):
     """(relaxed energy (eV, inf on failure) per canonical key, removed sites per key): read from ``table_path`` if it
     exists, else relax every distinct arrangement (and write the table there)."""
     if table_path is not None and table_path.exists():
@@ -66,9 +68,10 @@ def load_or_enumerate(structure, problem: RemovalProblem, table_path: pathlib.Pa
     print(f"{len(distinct)} distinct arrangements ({time.perf_counter() - start:.1f} s)")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        energies = relax_all(structure, list(distinct.values()), pathlib.Path(tmp), potential)
+        energies = relax_all(structure, list(distinct.values()), pathlib.Path(tmp), potential, workers)
     elapsed = time.perf_counter() - start
-    print(f"enumeration: {len(distinct)} relaxations in one LAMMPS run, {elapsed:.1f} s")
+    failed = int(np.sum(~np.isfinite(energies)))
+    print(f"enumeration: {len(distinct)} relaxations in {workers} LAMMPS run(s), {elapsed:.1f} s; {failed} failed")
     table = {key: (float(e) if np.isfinite(e) else np.inf) for key, e in zip(distinct, energies, strict=True)}
     if table_path is not None:
         table_path.write_text(
@@ -83,11 +86,16 @@ def load_or_enumerate(structure, problem: RemovalProblem, table_path: pathlib.Pa
     return table, distinct
 
 
-def relax_all(structure, removed_lists, workdir: pathlib.Path, potential: pathlib.Path | None = None) -> np.ndarray:
-    """Relaxed energies (eV; NaN on failure) of the parent minus each removed-site list, in one LAMMPS run.
+def relax_all(
+    structure, removed_lists, workdir: pathlib.Path, potential: pathlib.Path | None = None, workers: int = 1
+) -> np.ndarray:
+    """Relaxed energies (eV; NaN on failure) of the parent minus each removed-site list, in ``workers`` LAMMPS runs
+    (the configurations split into contiguous chunks, run at the same time).
 
     ``potential``: a folder of ``aiida-lps potential export`` (``potential.json``, ``potential.lammps`` and the
-    potential's files, e.g. the POD potential of ``lps.mlip.active_learning``); default: the toy pair potential."""
+    potential's files, e.g. the POD potential of ``lps.mlip.active_learning``); default: the toy pair potential.
+    A relaxation that diverges (largest force above ``RelaxSettings.fmax_break``) counts as failed, as in
+    ``lps.lammps.relax_batch``."""
     if potential is None:
         args = lps_buck_morse_arguments()
         elements = args["elements"]
@@ -96,22 +104,33 @@ def relax_all(structure, removed_lists, workdir: pathlib.Path, potential: pathli
         description = json.loads((potential / "potential.json").read_text())
         elements = description["elements"]
         pair = (potential / "potential.lammps").read_text().splitlines()
-        for name in description["files"]:
-            shutil.copy(potential / name, workdir / name)
     atoms = AseAtomsAdaptor.get_atoms(structure)
-    for index, removed in enumerate(removed_lists):
-        keep = np.ones(len(atoms), dtype=bool)
-        keep[removed] = False
-        (workdir / config_filename(index)).write_text(write_data_file(atoms[keep], elements))
     settings = RelaxSettings(ftol=1e-3, maxiter=500)
-    (workdir / "in.lmp").write_text(relax_batch_script(settings, pair, len(removed_lists)))
-    subprocess.run(
-        [find_lammps_executable(), "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"],
-        cwd=workdir,
-        check=True,
-    )
-    results = parse_relax_log((workdir / "log.lammps").read_text())
-    return np.array([results[i].energy if i in results else np.nan for i in range(len(removed_lists))])
+    chunks = np.array_split(np.arange(len(removed_lists)), max(1, min(workers, len(removed_lists))))
+    running = []
+    for number, chunk in enumerate(chunks):
+        folder = workdir / f"chunk{number}"
+        folder.mkdir()
+        if potential is not None:
+            for name in description["files"]:
+                shutil.copy(potential / name, folder / name)
+        for local, index in enumerate(chunk):
+            keep = np.ones(len(atoms), dtype=bool)
+            keep[removed_lists[index]] = False
+            (folder / config_filename(local)).write_text(write_data_file(atoms[keep], elements))
+        (folder / "in.lmp").write_text(relax_batch_script(settings, pair, len(chunk)))
+        command = [find_lammps_executable(), "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"]
+        running.append((folder, chunk, subprocess.Popen(command, cwd=folder)))
+    energies = np.full(len(removed_lists), np.nan)
+    for folder, chunk, process in running:
+        if process.wait():
+            raise RuntimeError(f"LAMMPS failed in {folder} (exit status {process.returncode})")
+        results = parse_relax_log((folder / "log.lammps").read_text())
+        for local, index in enumerate(chunk):
+            result = results.get(local)
+            if result is not None and not result.diverged(settings.fmax_break):
+                energies[index] = result.energy
+    return energies
 
 
 #: GA schemes compared (population 32 and mutation rate 0.1 throughout; ``default`` = the work chain's defaults)
@@ -211,6 +230,7 @@ def main() -> None:
         type=pathlib.Path,
         help="folder of `aiida-lps potential export` (a learned potential) instead of the toy pair potential",
     )
+    parser.add_argument("--workers", type=int, default=1, help="LAMMPS runs at once for the enumeration")
     args = parser.parse_args()
 
     structure = load_structure(args.parent)
@@ -221,7 +241,7 @@ def main() -> None:
         f"{problem.n_arrangements()} masks, {len(problem.permutations)} symmetry operations; fitness {args.fitness}"
     )
     if args.fitness == "relaxed":
-        table, removed = load_or_enumerate(structure, problem, args.table, args.potential)
+        table, removed = load_or_enumerate(structure, problem, args.table, args.potential, args.workers)
     else:
         removed = enumerate_distinct(problem)
         table = vacancy_coulomb_table(problem, removed)

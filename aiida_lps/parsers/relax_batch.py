@@ -12,7 +12,7 @@ from aiida.parsers import Parser
 
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.engines.lammps.outputs import LammpsError, classify_errors
-from aiida_lps.engines.lammps.relax import parse_relax_log, relaxed_filename
+from aiida_lps.engines.lammps.relax import RelaxSettings, parse_relax_log, relaxed_filename
 from aiida_lps.utils.configurations import configurations_of
 from aiida_lps.utils.structures import structure_from_arrays
 
@@ -34,6 +34,7 @@ class BatchRelaxParser(Parser):
         results = parse_relax_log(log)
         expected = [len(atoms) for atoms in configurations_of(self.node.inputs)]
         elements = self.node.inputs.potential.elements
+        fmax_break = RelaxSettings.from_dict(self.node.inputs.parameters.get_dict()).fmax_break
         folder = pathlib.Path(retrieved_temporary_folder) if retrieved_temporary_folder else None
 
         n = len(expected)
@@ -48,6 +49,11 @@ class BatchRelaxParser(Parser):
                 reason = f"not relaxed: LAMMPS stopped before it ({error[1] if error else 'no result line'})"
             elif not math.isfinite(result.energy):
                 reason = "non-finite energy"
+            elif result.diverged(fmax_break):
+                reason = (
+                    f"diverged: largest force {result.fmax:.3g} eV/Å > fmax_break {fmax_break:g} (atoms collapsing: "
+                    "the potential has no barrier there); stopped"
+                )
             elif result.atoms != expected[index]:
                 reason = f"lost atoms ({result.atoms} of {expected[index]} left)"
             else:

@@ -19,8 +19,11 @@ def removed_sites_array(node: orm.ArrayData) -> np.ndarray:
 def configurations_of(inputs) -> list[ase.Atoms]:
     """The configurations a job relaxes, in order: frames of ``configurations`` or ``structure`` − ``removed_sites``."""
     if "configurations" in inputs:
-        trajectory = inputs["configurations"]
-        return [_trajectory_atoms(trajectory, i) for i in range(trajectory.numsteps)]
+        trajectory = inputs["configurations"]  # arrays read once, not once per frame
+        positions, cells, symbols = trajectory.get_positions(), trajectory.get_cells(), trajectory.symbols
+        return [
+            ase.Atoms(symbols=symbols, positions=p, cell=c, pbc=True) for p, c in zip(positions, cells, strict=True)
+        ]
     parent = atoms_from_structure(inputs["structure"])
     out = []
     for row in removed_sites_array(inputs["removed_sites"]):
@@ -28,9 +31,3 @@ def configurations_of(inputs) -> list[ase.Atoms]:
         keep[row] = False
         out.append(parent[keep])
     return out
-
-
-def _trajectory_atoms(trajectory: orm.TrajectoryData, index: int) -> ase.Atoms:
-    positions = trajectory.get_positions()[index]
-    cells = trajectory.get_cells()
-    return ase.Atoms(symbols=trajectory.symbols, positions=positions, cell=cells[index], pbc=True)

@@ -117,6 +117,46 @@ def test_failed_configuration_is_recorded_and_the_rest_kept(aiida_profile_clean,
     assert not results["energies"].get_array("success")[1]
 
 
+def test_diverging_relaxation_is_stopped_and_recorded(aiida_profile_clean, lammps_code, beta):
+    """A potential without a short-range barrier (Li–P Lennard-Jones with ε < 0 inside 1.6 Å, like a learned
+    potential far from its data) lets a Li atom placed 0.9 Å from a P atom collapse onto it: the energy runs away
+    and the minimiser once spun for ever. The guard stops that configuration, records it as diverged, and the
+    others relax."""
+    good = _without(beta, [0, 1, 20])
+    symbols = np.array(good.get_chemical_symbols())
+    li, p = np.nonzero(symbols == "Li")[0][0], np.nonzero(symbols == "P")[0][0]
+    bad = good.copy()
+    bad.positions[li] = bad.positions[p] + [0.9, 0.0, 0.0]
+    trajectory = orm.TrajectoryData()
+    trajectory.set_trajectory(
+        symbols=good.get_chemical_symbols(),
+        positions=np.stack([good.positions, bad.positions, good.positions]),
+        cells=np.stack([good.cell[:]] * 3),
+    )
+    collapsing = InteratomicPotentialData(
+        pair_style="lj/cut 5.0",
+        pair_coeff=["* * 0.01 2.5", "1 2 -0.5 1.0 1.6"],
+        elements=["Li", "P", "S"],
+        cutoff=5.0,
+    )
+    results, node = run_get_node(
+        BatchRelaxCalculation,
+        code=lammps_code,
+        configurations=trajectory,
+        potential=collapsing,
+        parameters=orm.Dict({"maxiter": 200, "fmax_break": 500.0}),
+    )
+    assert node.is_finished_ok, node.exit_message
+    failures = results["results"]["failures"]
+    assert [f["index"] for f in failures] == [1]
+    assert failures[0]["reason"].startswith("diverged: largest force") and "fmax_break 500" in failures[0]["reason"]
+    assert sorted(results["relaxed"]) == ["c0", "c2"]
+    energies = results["energies"].get_array("energy")
+    assert np.isnan(energies[1]) and np.isfinite(energies[[0, 2]]).all()
+    log = node.outputs.retrieved.base.repository.get_object_content("log.lammps")
+    assert "Fix halt condition for fix-id lps_guard met" in log
+
+
 def test_bad_inputs_are_rejected(aiida_profile_clean, lammps_code, toy_potential, beta):
     removed = orm.ArrayData()
     removed.set_array("sites", np.array([[0, 1, 999]]))
@@ -159,3 +199,7 @@ def test_script_and_settings():
         RelaxSettings(ftol=-1.0)
     with pytest.raises(ValueError, match="min_style cg or sd"):
         RelaxSettings(cell_relax=True, min_style="fire")
+    assert script.count("fix lps_guard all halt 1 v_lps_sane == 0 error continue") == 2
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="fmax_break must be a positive number"):
+            RelaxSettings(fmax_break=bad)

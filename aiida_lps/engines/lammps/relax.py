@@ -57,8 +57,14 @@ class RelaxSettings(DictSettings):
     coupling: str = "aniso"  # box/relax coupling: iso, aniso or tri
     pressure_bar: float = 0.0
     vmax: float = 0.001  # largest fractional volume change per iteration (box/relax)
+    # a minimisation whose largest atomic force exceeds this (eV/Å) is stopped there (``fix halt``) and recorded as
+    # diverged: a learned potential without a short-range barrier lets atoms collapse, the energy runs to -1e146 and
+    # the minimiser would otherwise spin on non-finite coordinates for ever
+    fmax_break: float = 1000.0
 
     def __post_init__(self):
+        if not (isinstance(self.fmax_break, (int, float)) and math.isfinite(self.fmax_break) and self.fmax_break > 0):
+            raise ValueError(f"fmax_break must be a positive number (eV/Å), got {self.fmax_break!r}")
         for name in ("etol", "ftol", "vmax"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
@@ -80,9 +86,10 @@ class RelaxSettings(DictSettings):
 def relax_batch_script(settings: RelaxSettings, pair_commands: Sequence[str], n_configurations: int) -> str:
     """The LAMMPS input that relaxes ``conf_00000.data`` … in turn and writes ``relaxed_00000.data`` ….
 
-    Each block: ``clear``, read, potential, (``fix box/relax`` + ``minimize``, then at fixed cell:) ``minimize``,
-    result line, ``write_data``. The fixed-cell pass after a cell relaxation brings the atomic forces to ``ftol``
-    (the box degrees of freedom dominate the stopping test of ``fix box/relax``).
+    Each block: ``clear``, read, potential, a ``fix halt`` that stops a diverging minimisation (largest force above
+    ``fmax_break``) and goes on with the next configuration, (``fix box/relax`` + ``minimize``, then at fixed cell:)
+    ``minimize``, result line, ``write_data``. The fixed-cell pass after a cell relaxation brings the atomic forces
+    to ``ftol`` (the box degrees of freedom dominate the stopping test of ``fix box/relax``).
     """
     if n_configurations < 1:
         raise ValueError("at least one configuration is needed")
@@ -103,6 +110,9 @@ def relax_batch_script(settings: RelaxSettings, pair_commands: Sequence[str], n_
             "thermo_modify norm no flush yes lost ignore",
             "thermo 100",
             f"min_style {settings.min_style}",
+            # NaN forces fail the test too (every comparison with NaN is false)
+            f'variable lps_sane equal "fmax < {settings.fmax_break:.10g}"',
+            "fix lps_guard all halt 1 v_lps_sane == 0 error continue message yes",
         ]
         if settings.cell_relax:
             p = settings.pressure_bar
@@ -130,6 +140,10 @@ class RelaxResult:
     atoms: int
     volume: float
     stopping_criterion: str | None
+
+    def diverged(self, fmax_break: float) -> bool:
+        """Whether the minimisation ran away (largest force above ``fmax_break`` eV/Å, or not a finite number)."""
+        return not (self.fmax <= fmax_break)
 
     @property
     def converged(self) -> bool:
