@@ -2,10 +2,11 @@
 
 Problem: ``--n-li2s`` Li2S units (2 Li + 1 S each) removed from a supercell of a packaged crystal. Every
 symmetry-distinct arrangement is relaxed once with the toy Li–P–S pair potential (``aiida_lps.testing.toy_potentials``)
-in LAMMPS batch runs (``--workers`` at once) (``aiida_lps.engines.lammps.relax``), which gives the true minimum (``--table`` keeps the
-energies for later runs). The GA (``aiida_lps.science.genetic``) and a random search then draw on those relaxed
-energies (a relaxation is deterministic, so looking it up is the same as running it again); the figure of merit is
-the number of relaxations until the true minimum is evaluated, against the goal of 10 % of the enumeration.
+in LAMMPS batch runs (``aiida_lps.engines.lammps.relax``, ``--workers`` at once), which gives the true minimum
+(``--table`` keeps the energies for later runs). The GA (``aiida_lps.science.genetic``) and a random search then
+draw on those relaxed energies (a relaxation is deterministic, so looking it up is the same as running it again);
+the figure of merit is the number of relaxations until the true minimum is evaluated, against the goal of 10 % of
+the enumeration. A relaxation that diverges (``RelaxSettings.fmax_break``) counts as failed (infinite energy).
 
 ``--fitness vacancy-coulomb`` replaces the relaxed energies by a screened Coulomb energy of the removed sites
 (effective charges −1 per Li vacancy, +2 per S vacancy, −5 per P vacancy; 14.4/ε eV Å, ε = 10, screening length

@@ -78,6 +78,17 @@ def test_batch_relaxation_from_removed_sites(
     assert all(energies.get_array("energy")[i] < unrelaxed[i][0] for i in range(3))
 
 
+def _good_bad_good(good, bad) -> orm.TrajectoryData:
+    """Three configurations to relax in one job: ``good``, ``bad``, ``good``."""
+    trajectory = orm.TrajectoryData()
+    trajectory.set_trajectory(
+        symbols=good.get_chemical_symbols(),
+        positions=np.stack([good.positions, bad.positions, good.positions]),
+        cells=np.stack([good.cell[:]] * 3),
+    )
+    return trajectory
+
+
 def _without(structure, row):
     atoms = AseAtomsAdaptor.get_atoms(structure)
     keep = np.ones(len(atoms), dtype=bool)
@@ -90,12 +101,7 @@ def test_failed_configuration_is_recorded_and_the_rest_kept(aiida_profile_clean,
     good = _without(beta, [0, 1, 20])
     bad = good.copy()
     bad.positions[1] = bad.positions[0]
-    trajectory = orm.TrajectoryData()
-    trajectory.set_trajectory(
-        symbols=good.get_chemical_symbols(),
-        positions=np.stack([good.positions, bad.positions, good.positions]),
-        cells=np.stack([good.cell[:]] * 3),
-    )
+    trajectory = _good_bad_good(good, bad)
     lj = InteratomicPotentialData(
         pair_style="lj/cut 5.0",
         pair_coeff=["* * 0.01 2.5"],
@@ -127,12 +133,7 @@ def test_diverging_relaxation_is_stopped_and_recorded(aiida_profile_clean, lammp
     li, p = np.nonzero(symbols == "Li")[0][0], np.nonzero(symbols == "P")[0][0]
     bad = good.copy()
     bad.positions[li] = bad.positions[p] + [0.9, 0.0, 0.0]
-    trajectory = orm.TrajectoryData()
-    trajectory.set_trajectory(
-        symbols=good.get_chemical_symbols(),
-        positions=np.stack([good.positions, bad.positions, good.positions]),
-        cells=np.stack([good.cell[:]] * 3),
-    )
+    trajectory = _good_bad_good(good, bad)
     collapsing = InteratomicPotentialData(
         pair_style="lj/cut 5.0",
         pair_coeff=["* * 0.01 2.5", "1 2 -0.5 1.0 1.6"],
