@@ -6,7 +6,8 @@ in LAMMPS batch runs (``aiida_lps.engines.lammps.relax``, ``--workers`` at once)
 (``--table`` keeps the energies for later runs). The GA (``aiida_lps.science.genetic``) and a random search then
 draw on those relaxed energies (a relaxation is deterministic, so looking it up is the same as running it again);
 the figure of merit is the number of relaxations until the true minimum is evaluated, against the goal of 10 % of
-the enumeration. A relaxation that diverges (``RelaxSettings.fmax_break``) counts as failed (infinite energy).
+the enumeration. A relaxation that diverges or collapses (``RelaxSettings.fmax_break``, ``collapse_ratio``) counts
+as failed (infinite energy).
 
 ``--fitness vacancy-coulomb`` replaces the relaxed energies by a screened Coulomb energy of the removed sites
 (effective charges −1 per Li vacancy, +2 per S vacancy, −5 per P vacancy; 14.4/ε eV Å, ε = 10, screening length
@@ -32,12 +33,21 @@ import tempfile
 import time
 
 import numpy as np
+from ase.data import atomic_numbers
+from ase.io.lammpsdata import read_lammps_data
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from aiida_lps.cli.setup import find_lammps_executable
 from aiida_lps.engines.lammps.inputs import write_data_file
 from aiida_lps.engines.lammps.potential import render_pair_lines
-from aiida_lps.engines.lammps.relax import RelaxSettings, config_filename, parse_relax_log, relax_batch_script
+from aiida_lps.engines.lammps.relax import (
+    RelaxSettings,
+    config_filename,
+    parse_relax_log,
+    relax_batch_script,
+    relax_failure,
+    relaxed_filename,
+)
 from aiida_lps.science.genetic import GASettings, GeneticSearch, RemovalProblem
 from aiida_lps.structures.reference import load_structure
 from aiida_lps.testing.toy_potentials import lps_buck_morse_arguments
@@ -95,8 +105,8 @@ def relax_all(
 
     ``potential``: a folder of ``aiida-lps potential export`` (``potential.json``, ``potential.lammps`` and the
     potential's files, e.g. the POD potential of ``lps.mlip.active_learning``); default: the toy pair potential.
-    A relaxation that diverges (largest force above ``RelaxSettings.fmax_break``) counts as failed, as in
-    ``lps.lammps.relax_batch``."""
+    A relaxation that diverges or collapses (``aiida_lps.engines.lammps.relax.relax_failure``) counts as failed, as
+    in ``lps.lammps.relax_batch``."""
     if potential is None:
         args = lps_buck_morse_arguments()
         elements = args["elements"]
@@ -123,13 +133,19 @@ def relax_all(
         command = [find_lammps_executable(), "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"]
         running.append((folder, chunk, subprocess.Popen(command, cwd=folder)))
     energies = np.full(len(removed_lists), np.nan)
+    z_of_type = {i + 1: atomic_numbers[el] for i, el in enumerate(elements)}
     for folder, chunk, process in running:
         if process.wait():
             raise RuntimeError(f"LAMMPS failed in {folder} (exit status {process.returncode})")
         results = parse_relax_log((folder / "log.lammps").read_text())
         for local, index in enumerate(chunk):
             result = results.get(local)
-            if result is not None and not result.diverged(settings.fmax_break):
+            if result is None or not np.isfinite(result.energy):
+                continue
+            relaxed = read_lammps_data(
+                str(folder / relaxed_filename(local)), Z_of_type=z_of_type, atom_style="atomic", units="metal"
+            )
+            if relax_failure(result, settings, relaxed) is None:
                 energies[index] = result.energy
     return energies
 

@@ -12,7 +12,7 @@ from aiida.parsers import Parser
 
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.engines.lammps.outputs import LammpsError, classify_errors
-from aiida_lps.engines.lammps.relax import RelaxSettings, parse_relax_log, relaxed_filename
+from aiida_lps.engines.lammps.relax import RelaxSettings, parse_relax_log, relax_failure, relaxed_filename
 from aiida_lps.utils.configurations import configurations_of
 from aiida_lps.utils.structures import structure_from_arrays
 
@@ -34,7 +34,7 @@ class BatchRelaxParser(Parser):
         results = parse_relax_log(log)
         expected = [len(atoms) for atoms in configurations_of(self.node.inputs)]
         elements = self.node.inputs.potential.elements
-        fmax_break = RelaxSettings.from_dict(self.node.inputs.parameters.get_dict()).fmax_break
+        settings = RelaxSettings.from_dict(self.node.inputs.parameters.get_dict())
         folder = pathlib.Path(retrieved_temporary_folder) if retrieved_temporary_folder else None
 
         n = len(expected)
@@ -49,21 +49,18 @@ class BatchRelaxParser(Parser):
                 reason = f"not relaxed: LAMMPS stopped before it ({error[1] if error else 'no result line'})"
             elif not math.isfinite(result.energy):
                 reason = "non-finite energy"
-            elif result.diverged(fmax_break):
-                reason = (
-                    f"diverged: largest force {result.fmax:.3g} eV/Å > fmax_break {fmax_break:g} (atoms collapsing: "
-                    "the potential has no barrier there); stopped"
-                )
             elif result.atoms != expected[index]:
                 reason = f"lost atoms ({result.atoms} of {expected[index]} left)"
             else:
                 path = folder / relaxed_filename(index) if folder is not None else None
                 if path is None or not path.is_file():
                     reason = "relaxed data file missing"
+            if reason is None:
+                structure = _read_structure(path, elements)
+                reason = relax_failure(result, settings, structure.get_ase())
             if reason is not None:
                 failures.append({"index": index, "reason": reason})
                 continue
-            structure = _read_structure(path, elements)
             self.out(f"relaxed.c{index}", structure)
             success[index] = True
             converged[index] = result.converged

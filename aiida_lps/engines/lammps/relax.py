@@ -13,15 +13,23 @@ import re
 from collections.abc import Sequence
 from typing import ClassVar
 
+import ase
+import numpy as np
+from ase.data import covalent_radii
+from ase.neighborlist import neighbor_list
+
 from aiida_lps.common.settings import DictSettings
 
 __all__ = (
+    "HALTED_CRITERION",
     "RELAX_MARKER",
     "RelaxResult",
     "RelaxSettings",
+    "closest_contact",
     "config_filename",
     "parse_relax_log",
     "relax_batch_script",
+    "relax_failure",
     "relaxed_filename",
 )
 
@@ -29,6 +37,8 @@ RELAX_MARKER = "LPS_RELAX"
 MIN_STYLES = ("cg", "sd", "fire", "quickmin", "hftn")
 COUPLINGS = ("iso", "aniso", "tri")
 #: LAMMPS stopping criteria that mean a converged minimisation (the others are iteration/evaluation limits)
+#: what LAMMPS reports for a minimisation stopped by ``fix halt`` (the script sets no time limit of its own)
+HALTED_CRITERION = "walltime limit reached"
 CONVERGED_CRITERIA = ("energy tolerance", "force tolerance", "linesearch alpha is zero", "quadratic factors are zero")
 
 
@@ -61,10 +71,15 @@ class RelaxSettings(DictSettings):
     # diverged: a learned potential without a short-range barrier lets atoms collapse, the energy runs to -1e146 and
     # the minimiser would otherwise spin on non-finite coordinates for ever
     fmax_break: float = 1000.0
+    # a relaxed structure with two atoms closer than this fraction of the sum of their covalent radii (ASE) is
+    # recorded as collapsed (e.g. Li–Li 1.0 Å: a hole of the potential, not a structure)
+    collapse_ratio: float = 0.5
 
     def __post_init__(self):
         if not (isinstance(self.fmax_break, (int, float)) and math.isfinite(self.fmax_break) and self.fmax_break > 0):
             raise ValueError(f"fmax_break must be a positive number (eV/Å), got {self.fmax_break!r}")
+        if not (isinstance(self.collapse_ratio, (int, float)) and 0 < self.collapse_ratio <= 1):
+            raise ValueError(f"collapse_ratio must be in (0, 1], got {self.collapse_ratio!r}")
         for name in ("etol", "ftol", "vmax"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
@@ -142,8 +157,10 @@ class RelaxResult:
     stopping_criterion: str | None
 
     def diverged(self, fmax_break: float) -> bool:
-        """Whether the minimisation ran away (largest force above ``fmax_break`` eV/Å, or not a finite number)."""
-        return not (self.fmax <= fmax_break)
+        """Whether the minimisation ran away: stopped by the guard of :func:`relax_batch_script` (a trial step of
+        the line search had a force above ``fmax_break``; LAMMPS reports a halted minimisation as "walltime limit
+        reached"), or its final largest force is above ``fmax_break`` eV/Å or not a finite number."""
+        return self.stopping_criterion == HALTED_CRITERION or not (self.fmax <= fmax_break)
 
     @property
     def converged(self) -> bool:
@@ -185,3 +202,35 @@ def parse_relax_log(text: str) -> dict[int, RelaxResult]:
             )
             criterion = None
     return results
+
+
+def closest_contact(atoms: ase.Atoms, ratio: float) -> str | None:
+    """The closest pair nearer than ``ratio`` × the sum of their covalent radii (``ase.data.covalent_radii``), as a
+    message naming the elements and the distance (Å); ``None`` when no pair is that close."""
+    radii = covalent_radii[atoms.numbers]
+    i, j, d = neighbor_list("ijd", atoms, ratio * 2 * float(radii.max()))
+    if not len(d):
+        return None
+    scaled = d / (radii[i] + radii[j])
+    k = int(np.argmin(scaled))
+    if scaled[k] >= ratio:
+        return None
+    symbols = atoms.get_chemical_symbols()
+    return (
+        f"{symbols[i[k]]}–{symbols[j[k]]} {d[k]:.2f} Å apart (< {ratio:g} × the sum of their covalent radii, "
+        f"{radii[i[k]] + radii[j[k]]:.2f} Å)"
+    )
+
+
+def relax_failure(result: RelaxResult, settings: RelaxSettings, relaxed: ase.Atoms) -> str | None:
+    """Why the relaxation of one configuration is not a result (diverged or collapsed), or ``None`` if it is one."""
+    if result.diverged(settings.fmax_break):
+        return (
+            f"diverged: the minimisation ran into forces above fmax_break {settings.fmax_break:g} eV/Å (atoms "
+            f"collapsing: the potential has no barrier there) and was stopped; largest force at the stop "
+            f"{result.fmax:.3g} eV/Å"
+        )
+    contact = closest_contact(relaxed, settings.collapse_ratio)
+    if contact is not None:
+        return f"collapsed: {contact}"
+    return None
