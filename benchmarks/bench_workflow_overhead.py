@@ -66,12 +66,9 @@ def main() -> None:
             (folder / DATA_FILENAME).write_text(write_data_file(atoms, potential.elements))
             (folder / "input.in").write_text(md_script(settings, potential.lammps_commands()))
             start = time.perf_counter()
-            subprocess.run(
-                [str(code.filepath_executable), "-in", "input.in", "-log", "log.lammps"],
-                cwd=folder,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
+            # the code's prepend text too (the compiled `lmp` of `aiida-lps setup` needs its MPI library path)
+            command = f"{code.prepend_text}\n'{code.filepath_executable}' -in input.in -log log.lammps"
+            subprocess.run(["bash", "-c", command], cwd=folder, check=True, stdout=subprocess.DEVNULL)
             return time.perf_counter() - start
 
     def workflow() -> float:
