@@ -123,7 +123,8 @@ def test_failed_configuration_is_recorded_and_the_rest_kept(aiida_profile_clean,
     assert not results["energies"].get_array("success")[1]
 
 
-def test_diverging_relaxation_is_stopped_and_recorded(aiida_profile_clean, lammps_code, beta):
+@pytest.mark.parametrize("cell_relax", [False, True])
+def test_diverging_relaxation_is_stopped_and_recorded(aiida_profile_clean, lammps_code, beta, cell_relax):
     """A potential without a short-range barrier (Li–P Lennard-Jones with ε < 0 inside 1.6 Å, like a learned
     potential far from its data) lets a Li atom placed 0.9 Å from a P atom collapse onto it: the energy runs away
     and the minimiser once spun for ever. The guard stops that configuration, records it as diverged, and the
@@ -145,7 +146,7 @@ def test_diverging_relaxation_is_stopped_and_recorded(aiida_profile_clean, lammp
         code=lammps_code,
         configurations=trajectory,
         potential=collapsing,
-        parameters=orm.Dict({"maxiter": 200, "fmax_break": 500.0}),
+        parameters=orm.Dict({"maxiter": 200, "fmax_break": 500.0, "cell_relax": cell_relax}),
     )
     assert node.is_finished_ok, node.exit_message
     failures = results["results"]["failures"]
