@@ -33,8 +33,6 @@ import tempfile
 import time
 
 import numpy as np
-from ase.data import atomic_numbers
-from ase.io.lammpsdata import read_lammps_data
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from aiida_lps.cli.setup import find_lammps_executable
@@ -44,6 +42,7 @@ from aiida_lps.engines.lammps.relax import (
     RelaxSettings,
     config_filename,
     parse_relax_log,
+    read_relaxed,
     relax_batch_script,
     relax_failure,
     relaxed_filename,
@@ -133,7 +132,6 @@ def relax_all(
         command = [find_lammps_executable(), "-in", "in.lmp", "-log", "log.lammps", "-screen", "none"]
         running.append((folder, chunk, subprocess.Popen(command, cwd=folder)))
     energies = np.full(len(removed_lists), np.nan)
-    z_of_type = {i + 1: atomic_numbers[el] for i, el in enumerate(elements)}
     for folder, chunk, process in running:
         if process.wait():
             raise RuntimeError(f"LAMMPS failed in {folder} (exit status {process.returncode})")
@@ -142,10 +140,7 @@ def relax_all(
             result = results.get(local)
             if result is None or not np.isfinite(result.energy):
                 continue
-            relaxed = read_lammps_data(
-                str(folder / relaxed_filename(local)), Z_of_type=z_of_type, atom_style="atomic", units="metal"
-            )
-            if relax_failure(result, settings, relaxed) is None:
+            if relax_failure(result, settings, read_relaxed(folder / relaxed_filename(local), elements)) is None:
                 energies[index] = result.energy
     return energies
 

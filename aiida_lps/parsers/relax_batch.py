@@ -12,7 +12,13 @@ from aiida.parsers import Parser
 
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.engines.lammps.outputs import LammpsError, classify_errors
-from aiida_lps.engines.lammps.relax import RelaxSettings, parse_relax_log, relax_failure, relaxed_filename
+from aiida_lps.engines.lammps.relax import (
+    RelaxSettings,
+    parse_relax_log,
+    read_relaxed,
+    relax_failure,
+    relaxed_filename,
+)
 from aiida_lps.utils.configurations import configurations_of
 from aiida_lps.utils.structures import structure_from_arrays
 
@@ -56,11 +62,12 @@ class BatchRelaxParser(Parser):
                 if path is None or not path.is_file():
                     reason = "relaxed data file missing"
             if reason is None:
-                structure = _read_structure(path, elements)
-                reason = relax_failure(result, settings, structure.get_ase())
+                atoms = read_relaxed(path, elements)
+                reason = relax_failure(result, settings, atoms)
             if reason is not None:
                 failures.append({"index": index, "reason": reason})
                 continue
+            structure = structure_from_arrays(atoms.get_chemical_symbols(), atoms.positions, atoms.cell[:])
             self.out(f"relaxed.c{index}", structure)
             success[index] = True
             converged[index] = result.converged
@@ -96,14 +103,3 @@ class BatchRelaxParser(Parser):
         if failures:
             self.logger.warning(f"{len(failures)} of {n} configurations failed; first: {failures[0]}")
         return None
-
-
-def _read_structure(path: pathlib.Path, elements: list[str]) -> orm.StructureData:
-    from ase.data import atomic_numbers
-    from ase.io.lammpsdata import read_lammps_data
-
-    z_of_type = {i + 1: atomic_numbers[el] for i, el in enumerate(elements)}
-    with path.open() as handle:
-        atoms = read_lammps_data(handle, Z_of_type=z_of_type, atom_style="atomic", units="metal")
-    atoms.wrap()
-    return structure_from_arrays(atoms.get_chemical_symbols(), atoms.positions, atoms.cell[:])

@@ -78,15 +78,18 @@ def test_batch_relaxation_from_removed_sites(
     assert all(energies.get_array("energy")[i] < unrelaxed[i][0] for i in range(3))
 
 
-def _good_bad_good(good, bad) -> orm.TrajectoryData:
-    """Three configurations to relax in one job: ``good``, ``bad``, ``good``."""
+def _relax_good_bad_good(code, good, bad, pair_coeff: list[str], parameters: dict):
+    """One job relaxing ``good``, ``bad``, ``good`` under Lennard-Jones (``lj/cut 5.0``, ``pair_coeff`` lines)."""
     trajectory = orm.TrajectoryData()
     trajectory.set_trajectory(
         symbols=good.get_chemical_symbols(),
         positions=np.stack([good.positions, bad.positions, good.positions]),
         cells=np.stack([good.cell[:]] * 3),
     )
-    return trajectory
+    lj = InteratomicPotentialData(pair_style="lj/cut 5.0", pair_coeff=pair_coeff, elements=["Li", "P", "S"], cutoff=5.0)
+    return run_get_node(
+        BatchRelaxCalculation, code=code, configurations=trajectory, potential=lj, parameters=orm.Dict(parameters)
+    )
 
 
 def _without(structure, row):
@@ -101,20 +104,7 @@ def test_failed_configuration_is_recorded_and_the_rest_kept(aiida_profile_clean,
     good = _without(beta, [0, 1, 20])
     bad = good.copy()
     bad.positions[1] = bad.positions[0]
-    trajectory = _good_bad_good(good, bad)
-    lj = InteratomicPotentialData(
-        pair_style="lj/cut 5.0",
-        pair_coeff=["* * 0.01 2.5"],
-        elements=["Li", "P", "S"],
-        cutoff=5.0,
-    )
-    results, node = run_get_node(
-        BatchRelaxCalculation,
-        code=lammps_code,
-        configurations=trajectory,
-        potential=lj,
-        parameters=orm.Dict({"maxiter": 200}),
-    )
+    results, node = _relax_good_bad_good(lammps_code, good, bad, ["* * 0.01 2.5"], {"maxiter": 200})
     assert node.is_finished_ok, node.exit_message
     failures = results["results"]["failures"]
     assert failures == [{"index": 1, "reason": "non-finite energy"}]
@@ -134,20 +124,8 @@ def test_diverging_relaxation_is_stopped_and_recorded(aiida_profile_clean, lammp
     li, p = np.nonzero(symbols == "Li")[0][0], np.nonzero(symbols == "P")[0][0]
     bad = good.copy()
     bad.positions[li] = bad.positions[p] + [0.9, 0.0, 0.0]
-    trajectory = _good_bad_good(good, bad)
-    collapsing = InteratomicPotentialData(
-        pair_style="lj/cut 5.0",
-        pair_coeff=["* * 0.01 2.5", "1 2 -0.5 1.0 1.6"],
-        elements=["Li", "P", "S"],
-        cutoff=5.0,
-    )
-    results, node = run_get_node(
-        BatchRelaxCalculation,
-        code=lammps_code,
-        configurations=trajectory,
-        potential=collapsing,
-        parameters=orm.Dict({"maxiter": 200, "fmax_break": 500.0, "cell_relax": cell_relax}),
-    )
+    parameters = {"maxiter": 200, "fmax_break": 500.0, "cell_relax": cell_relax}
+    results, node = _relax_good_bad_good(lammps_code, good, bad, ["* * 0.01 2.5", "1 2 -0.5 1.0 1.6"], parameters)
     assert node.is_finished_ok, node.exit_message
     failures = results["results"]["failures"]
     assert [f["index"] for f in failures] == [1]

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pathlib
 import re
 from collections.abc import Sequence
 from typing import ClassVar
 
 import ase
 import numpy as np
-from ase.data import covalent_radii
+from ase.data import atomic_numbers, covalent_radii
+from ase.io.lammpsdata import read_lammps_data
 from ase.neighborlist import neighbor_list
 
 from aiida_lps.common.settings import DictSettings
@@ -28,6 +30,7 @@ __all__ = (
     "closest_contact",
     "config_filename",
     "parse_relax_log",
+    "read_relaxed",
     "relax_batch_script",
     "relax_failure",
     "relaxed_filename",
@@ -36,9 +39,9 @@ __all__ = (
 RELAX_MARKER = "LPS_RELAX"
 MIN_STYLES = ("cg", "sd", "fire", "quickmin", "hftn")
 COUPLINGS = ("iso", "aniso", "tri")
-#: LAMMPS stopping criteria that mean a converged minimisation (the others are iteration/evaluation limits)
 #: what LAMMPS reports for a minimisation stopped by ``fix halt`` (the script sets no time limit of its own)
 HALTED_CRITERION = "walltime limit reached"
+#: LAMMPS stopping criteria that mean a converged minimisation (the others are iteration/evaluation limits)
 CONVERGED_CRITERIA = ("energy tolerance", "force tolerance", "linesearch alpha is zero", "quadratic factors are zero")
 
 
@@ -50,6 +53,16 @@ def config_filename(index: int) -> str:
 def relaxed_filename(index: int) -> str:
     """Data file of the relaxed configuration ``index``."""
     return f"relaxed_{index:05d}.data"
+
+
+def read_relaxed(path: pathlib.Path, elements: Sequence[str]) -> ase.Atoms:
+    """A relaxed configuration written by :func:`relax_batch_script` (atom type t = ``elements[t - 1]``), wrapped
+    into its cell."""
+    z_of_type = {i + 1: atomic_numbers[el] for i, el in enumerate(elements)}
+    with path.open() as handle:
+        atoms = read_lammps_data(handle, Z_of_type=z_of_type, atom_style="atomic", units="metal")
+    atoms.wrap()
+    return atoms
 
 
 @dataclasses.dataclass
