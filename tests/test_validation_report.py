@@ -60,3 +60,23 @@ def test_diffusion_record_is_consistent_and_printed():
     assert (
         f"Ea(D) = {recorded['activation_energy']:.3f} ± {recorded['activation_energy_stderr']:.3f} eV" in process.stdout
     )
+
+
+ENUMERATION_SCRIPT = ROOT / "benchmarks" / "bench_genetic_enumeration.py"
+ENUMERATION = ROOT / "benchmarks" / "validation" / "data" / "enumeration_beta_1x1x1_2li2s_pod91_contacts.json"
+
+
+def test_ga_finds_the_enumerated_minimum_of_the_committed_table():
+    """The GA with the work chain's default settings on the committed enumeration (7591 relaxed arrangements of
+    β-Li3PS4 − 2 Li2S, learned POD potential): the printed figure is the fraction of 10 seeds that find the true
+    minimum within 10 % of the enumeration, the issue's goal being at least 9 of 10."""
+    command = [sys.executable, str(ENUMERATION_SCRIPT), "--supercell", "1", "1", "1", "--n-li2s", "2"]
+    command += ["--table", str(ENUMERATION), "--schemes", "default"]
+    process = subprocess.run(command, capture_output=True, text=True)
+    assert process.returncode == 0, process.stderr
+    table = json.loads(ENUMERATION.read_text())["energies"]
+    minimum = min(e for e in table.values() if e is not None)
+    assert f"true minimum {minimum:.5f} eV" in process.stdout
+    line = next(line for line in process.stdout.splitlines() if line.startswith("GA default"))
+    within = int(line.split("relaxations) in ")[1].split("/10")[0])
+    assert within >= 9, line

@@ -31,6 +31,11 @@ def validate_fit_parameters(value: orm.Dict, _) -> str | None:
             return f"invalid {model} hyperparameters {point}: {exception}"
     if float(params.get("ridge", 1e-6)) < 0:
         return "`ridge` must be non-negative"
+    origin_weights = params.get("origin_weights") or {}
+    if not isinstance(origin_weights, dict) or not all(
+        isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in origin_weights.values()
+    ):
+        return f"`origin_weights` must map frame origins to positive weights, got {origin_weights!r}"
     return None
 
 
@@ -70,8 +75,8 @@ class MlipTrainingCalculation(CalcJob):
             "parameters",
             valid_type=orm.Dict,
             validator=validate_fit_parameters,
-            help="elements, grid (list of {twojmax, rcutfac} or {model: pod, rcut, ...}), snap, pod, weights, ridge, "
-            "validation_fraction, seed, rank_tol (see aiida_lps.engines.lammps.mlip.fit).",
+            help="elements, grid (list of {twojmax, rcutfac} or {model: pod, rcut, ...}), snap, pod, weights, "
+            "origin_weights, ridge, validation_fraction, seed, rank_tol (see aiida_lps.engines.lammps.mlip.fit).",
         )
         spec.inputs.validator = _validate_training_inputs
         options = spec.inputs["metadata"]["options"]

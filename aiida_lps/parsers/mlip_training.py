@@ -80,4 +80,10 @@ class MlipTrainingParser(Parser):
         self.out("parity", parity)
         if results["fit"].get("regularised"):
             self.logger.warning(results["fit"]["message"])
+        attractive = results.get("short_range", {}).get("attractive")
+        if attractive:
+            self.logger.warning(
+                f"the potential turns attractive below the training data's shortest {', '.join(attractive)} "
+                "contacts: label closer contacts of these pairs before relaxations or hot MD trust it"
+            )
         return None

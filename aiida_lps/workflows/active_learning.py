@@ -510,6 +510,7 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             "test_energy_mae_meV_per_atom": test.get("energy_mae_meV_per_atom"),
             "test_force_mae_eV_per_A": test.get("force_mae_eV_per_A"),
             "active_set_rank": {el: v["rank"] for el, v in metrics["active_set"].items()},
+            "short_range_attractive": metrics.get("short_range", {}).get("attractive"),
         }
         if self.ctx.iterations and self.ctx.iterations[-1].get("iteration") == self.ctx.iteration:
             self.ctx.iterations[-1].update(entry)
@@ -519,6 +520,11 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             f"fit {self.ctx.iteration}: train force MAE {train.get('force_mae_eV_per_A', float('nan')):.3f} eV/Å, "
             f"test force MAE {test.get('force_mae_eV_per_A') or float('nan'):.3f} eV/Å"
         )
+        if entry["short_range_attractive"]:
+            self.report(
+                f"fit {self.ctx.iteration}: the potential turns attractive below the data's shortest "
+                f"{', '.join(entry['short_range_attractive'])} contacts (label closer contacts of these pairs)"
+            )
         return None
 
     def should_explore(self) -> bool:

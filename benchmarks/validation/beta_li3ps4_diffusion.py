@@ -48,12 +48,15 @@ SEED001 = {"activation_energy_eV": 0.236, "sigma_300K_S_cm": 14.3e-3, "temperatu
 SEED002_MTP = {"activation_energy_eV": 0.29, "sigma_300K_S_cm": 7.4e-5}
 
 
-def fit_potential(train: list, test: list):
-    """``lps.mlip.active_learning`` without exploration: the fit + held-out errors; returns (outputs, node)."""
+def fit_potential(train: list, test: list, grid: list | None = None):
+    """``lps.mlip.active_learning`` without exploration: the fit + held-out errors; returns (outputs, node).
+
+    ``grid``: the fit's grid points instead of the ``moderate`` protocol's (e.g. one POD point)."""
     from aiida.engine import run_get_node
 
     builder = campaign.active_learning_builder(
         {
+            **({"fitting": {"grid": grid}} if grid else {}),
             "max_iterations": 0,
             "sampling": {"initial": {"count": 0}, "test": {"count": 0}},
             "dft": {
@@ -237,6 +240,12 @@ def main() -> None:
     parser.add_argument("--keep-extrapolating", action="store_true", help="fit temperatures flagged by γ too")
     parser.add_argument("--summary", action="store_true", help=f"print {RESULT.name} and stop")
     parser.add_argument("--potential-from", help="PK/UUID of a finished fit (lps.mlip.active_learning) to reuse")
+    parser.add_argument(
+        "--grid",
+        type=json.loads,
+        nargs="+",
+        help='fit grid points (JSON) instead of the moderate grid, e.g. \'{"model": "pod", "rcut": 4.5}\'',
+    )
     parser.add_argument("--output", type=pathlib.Path, default=RESULT)
     args = parser.parse_args()
     if args.summary:
@@ -256,7 +265,7 @@ def main() -> None:
         al = al_node.outputs
         print(f"potential of {al_node.process_label}<{al_node.pk}> reused", flush=True)
     else:
-        al, al_node = fit_potential(train, test)
+        al, al_node = fit_potential(train, test, args.grid)
     if not al_node.is_finished_ok:
         raise SystemExit(f"the fit failed: [{al_node.exit_status}] {al_node.exit_message}")
     diffusion, diffusion_node = run_diffusion(

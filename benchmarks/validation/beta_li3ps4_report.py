@@ -83,7 +83,8 @@ def aimd_estimate(seconds_per_label: float, atoms_per_label: int) -> dict:
 
 
 def refit(frames: list) -> tuple[dict, dict]:
-    """The work chain's fit on the training frames (moderate protocol grid), evaluated on the test frames."""
+    """The work chain's fit on the training frames (moderate protocol grid), evaluated on the test frames; the
+    potential's files stay in ``results["folder"]``."""
     import ase.io
 
     from aiida_lps.engines.lammps.mlip import fit as mlip_fit
@@ -101,6 +102,7 @@ def refit(frames: list) -> tuple[dict, dict]:
         start = time.perf_counter()
         results = mlip_fit.run(fitting)
         results["fit_seconds"] = time.perf_counter() - start
+        results["folder"] = str(folder)
         parity = dict(np.load(mlip_fit.PARITY)) if pathlib.Path(mlip_fit.PARITY).is_file() else {}
     finally:
         os.chdir(cwd)
@@ -173,6 +175,7 @@ def main() -> None:
             "goals": GOALS,
             "goals_met": {key: test[key] <= goal for key, goal in GOALS.items()},
             "fit_seconds": results["fit_seconds"],
+            "short_range": results.get("short_range"),
         }
         print(
             f"fit ({results['model']} {results['grid_point']}, {results['n_training']} training frames) on "
@@ -180,6 +183,12 @@ def main() -> None:
             f"(goal ≤ {GOALS['energy_mae_meV_per_atom']}), force MAE {test['force_mae_eV_per_A']:.3f} eV/Å (goal ≤ "
             f"{GOALS['force_mae_eV_per_A']})"
             + (f", stress MAE {test['stress_mae_GPa']:.3f} GPa" if "stress_mae_GPa" in test else "")
+        )
+        short_range = results.get("short_range", {})
+        walls = ", ".join(f"{p['pair']} {p['barrier_eV']:.0f} eV" for p in short_range.get("pairs", []))
+        print(
+            f"short range (walls inside the labels' shortest contacts): {walls}; attractive: "
+            f"{', '.join(short_range.get('attractive', [])) or 'none'}"
         )
         if parity:
             from aiida_lps.plotting_mlip import plot_parity

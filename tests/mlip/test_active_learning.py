@@ -108,6 +108,12 @@ def test_two_iterations_with_gpaw_labels(gpaw_code, lammps_code, python_code, re
     grades = results["active_set"].base.attributes.get("summary")
     assert all(info["max_training_gamma"] <= 1.0 + 1e-6 for info in grades.values())
     assert np.isfinite(metrics["iterations"][0]["train_force_mae_eV_per_A"])
+    # every fit records the pairs along which its potential turns attractive below the data's shortest contacts
+    by_pk = {fit.pk: fit for fit in fits}
+    for entry in metrics["iterations"]:
+        short_range = by_pk[entry["fit_pk"]].outputs.metrics["short_range"]
+        assert "error" not in short_range and short_range["pairs"]
+        assert entry["short_range_attractive"] == short_range["attractive"]
 
 
 def _called(node) -> dict:

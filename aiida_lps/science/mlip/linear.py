@@ -43,6 +43,8 @@ class ConfigurationData:
     :ivar species: (N,) element symbol of each atom (for per-species force errors).
     :ivar reference_energy: eV, :ivar reference_forces: (3N,) eV/Å — the reference potential's part, added back only
         in the parity data so that the plots show total energies and forces.
+    :ivar weight: relative weight of all rows of this configuration (e.g. < 1 for close-contact frames, whose energies
+        lie eV above the rest: they should shape the repulsive wall without pulling the fit near equilibrium).
     """
 
     energy_row: np.ndarray
@@ -54,6 +56,7 @@ class ConfigurationData:
     species: Sequence[str]
     reference_energy: float = 0.0
     reference_forces: np.ndarray | None = None
+    weight: float = 1.0
 
     @property
     def n_atoms(self) -> int:
@@ -108,16 +111,18 @@ def assemble(
         raise ValueError("no configurations to fit")
     blocks, targets, kinds = [], [], []
     for config in configurations:
-        n = config.n_atoms
-        blocks.append(config.energy_row[None, :] / n / weights.energy)
-        targets.append([config.energy / n / weights.energy])
+        n, w = config.n_atoms, config.weight
+        if not w > 0:
+            raise ValueError(f"configuration weights must be positive, got {w}")
+        blocks.append(config.energy_row[None, :] * (w / n / weights.energy))
+        targets.append([config.energy * w / n / weights.energy])
         kinds.append([0])
-        blocks.append(config.force_rows / weights.force)
-        targets.append(np.asarray(config.forces) / weights.force)
+        blocks.append(config.force_rows * (w / weights.force))
+        targets.append(np.asarray(config.forces) * (w / weights.force))
         kinds.append(np.ones(len(config.forces), dtype=int))
         if weights.stress > 0 and config.stress is not None and config.stress_rows is not None:
-            blocks.append(config.stress_rows / weights.stress)
-            targets.append(np.asarray(config.stress) / weights.stress)
+            blocks.append(config.stress_rows * (w / weights.stress))
+            targets.append(np.asarray(config.stress) * (w / weights.stress))
             kinds.append(np.full(6, 2))
     return np.vstack(blocks), np.concatenate(targets), np.concatenate(kinds)
 
@@ -174,6 +179,27 @@ def predict(config: ConfigurationData, coefficients: np.ndarray) -> tuple[float,
     forces = config.force_rows @ coefficients
     stress = None if config.stress_rows is None else config.stress_rows @ coefficients
     return energy, forces, stress
+
+
+def weighted_score(configurations: Sequence[ConfigurationData], coefficients: np.ndarray, weights: FitWeights) -> float:
+    """Validation score: energy-per-atom and force-component MAEs (and stress, when fitted), each weighted by the
+    configurations' ``weight`` and in units of the expected errors, summed (lower is better)."""
+    total = {"energy": 0.0, "force": 0.0, "stress": 0.0}
+    norm = {"energy": 0.0, "force": 0.0, "stress": 0.0}
+    for config in configurations:
+        energy, forces, stress = predict(config, coefficients)
+        w = config.weight
+        total["energy"] += w * abs(energy - config.energy) / config.n_atoms
+        norm["energy"] += w
+        total["force"] += w * float(np.sum(np.abs(forces - np.asarray(config.forces))))
+        norm["force"] += w * len(config.forces)
+        if weights.stress > 0 and config.stress is not None and stress is not None:
+            total["stress"] += w * float(np.sum(np.abs(stress - np.asarray(config.stress))))
+            norm["stress"] += w * 6
+    score = total["energy"] / norm["energy"] / weights.energy + total["force"] / norm["force"] / weights.force
+    if norm["stress"]:
+        score += total["stress"] / norm["stress"] / weights.stress
+    return float(score)
 
 
 def metrics(configurations: Sequence[ConfigurationData], coefficients: np.ndarray) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ("perturbed_copies", "split_indices", "strained_cell")
+__all__ = ("compressed_contact", "contact_path", "perturbed_copies", "split_indices", "strained_cell")
 
 
 def strained_cell(cell: np.ndarray, strain: float) -> np.ndarray:
@@ -52,6 +52,79 @@ def perturbed_copies(
             )
         copies.append((new_positions, new_cell))
     return copies
+
+
+def compressed_contact(
+    positions: np.ndarray, cell: np.ndarray, symbols, first: str, second: str, distance: float
+) -> tuple[np.ndarray, int, int]:
+    """Positions with one ``first`` atom moved straight towards a ``second`` neighbour until the two are ``distance``
+    apart: a close-contact configuration for labelling the short-range repulsion that thermal frames never reach (a
+    linear MLIP is unconstrained below the data's shortest contacts and may turn attractive there).
+
+    :param positions: (N, 3) Å. :param cell: (3, 3) rows, Å. :param symbols: N element symbols.
+    :param distance: the contact distance (Å), shorter than the present one.
+    :returns: (new positions (N, 3) Å, index of the moved atom, index of its partner); the pair as in
+        :func:`contact_path`.
+    :raises ValueError: as :func:`contact_path`.
+    """
+    path, moved, partner, _ = contact_path(positions, cell, symbols, first, second, [distance])
+    return path[0], moved, partner
+
+
+def contact_path(
+    positions: np.ndarray, cell: np.ndarray, symbols, first: str, second: str, distances
+) -> tuple[list[np.ndarray], int, int, float]:
+    """Positions along one ``first``-``second`` contact shortened to each of ``distances`` (Å), one atom moved.
+
+    The pair is the closest ``first``-``second`` pair (periodic images included) that can be brought to the shortest
+    of ``distances`` without the moved atom coming closer than that to a third atom; every other atom stays.
+
+    :returns: (positions (N, 3) per distance, index of the moved atom, index of its partner, present distance Å).
+    :raises ValueError: when an element is missing or no pair can be brought to the distances (the message names the
+        pair and the distances).
+    """
+    positions = np.asarray(positions, dtype=float)
+    cell = np.asarray(cell, dtype=float)
+    symbols = np.asarray(list(symbols))
+    distances = np.asarray(distances, dtype=float).reshape(-1)
+    shortest = float(distances.min())
+    firsts, seconds = np.flatnonzero(symbols == first), np.flatnonzero(symbols == second)
+    if not len(firsts) or not len(seconds):
+        raise ValueError(f"no {first}-{second} pair: the structure holds {sorted(set(symbols.tolist()))}")
+    if shortest <= 0:
+        raise ValueError(f"contact distances must be positive, got {distances.tolist()}")
+    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]) @ cell
+    vectors = positions[seconds][None, :, None, :] + shifts[None, None] - positions[firsts][:, None, None, :]
+    lengths = np.linalg.norm(vectors, axis=-1)
+    lengths[lengths < 1e-8] = np.inf  # an atom is not its own neighbour (first == second)
+    problem = ""
+    for flat in np.argsort(lengths, axis=None):
+        a, b, s = np.unravel_index(flat, lengths.shape)
+        present = float(lengths[a, b, s])
+        if not np.isfinite(present):
+            break
+        if distances.max() >= present:
+            problem = (
+                problem or f"{first}-{second} contacts of {distances.max():g} Å are not shorter than {present:.3f} Å"
+            )
+            continue
+        moved, partner = int(firsts[a]), int(seconds[b])
+        unit = vectors[a, b, s] / present
+        path = []
+        for distance in distances:
+            new = positions.copy()
+            new[moved] += unit * (present - distance)
+            path.append(new)
+        nearest = path[int(np.argmin(distances))]
+        others = np.delete(np.arange(len(positions)), [moved, partner])
+        gaps = np.linalg.norm(nearest[others][:, None, :] + shifts[None] - nearest[moved], axis=-1).min(axis=1)
+        if not len(gaps) or gaps.min() >= shortest:
+            return path, moved, partner, present
+        problem = problem or (
+            f"moving {first}{moved} to {shortest:g} Å from {second}{partner} brings it {gaps.min():.3f} Å from "
+            f"{symbols[others][np.argmin(gaps)]}{others[np.argmin(gaps)]}"
+        )
+    raise ValueError(f"no {first}-{second} pair can be brought to {shortest:g} Å alone: {problem}")
 
 
 def _min_distance(positions: np.ndarray, cell: np.ndarray) -> float:

@@ -13,16 +13,19 @@ runs on a cluster next to the data. Reads
      "snap": {"chemflag": 1, "zbl": [1.2, 1.8], "radelem": null, "wj": null},   # base of every SNAP point
      "pod": {"zbl": [1.2, 1.8]},                                                # base of every POD point
      "weights": {"energy": 0.005, "force": 0.1, "stress": 0.003},   # expected errors: eV/atom, eV/Å, eV/Å³
+     "origin_weights": {"contact": 0.1},     # relative weight of frames by their extxyz ``origin`` (default 1)
      "ridge": 1e-6, "validation_fraction": 0.1, "seed": 0, "rank_tol": 1e-6}
 
 A grid point may carry its own ``ridge`` (scanned like any hyperparameter; points that differ only in ridge share their
 descriptors). Every grid point is scored on the same 90:10 split with the same weights and ridge fit, whatever its
-model, and the best point is refitted on everything. It writes the potential (SNAP: ``lps.snapcoeff`` +
+model (frames weighted below 1 by ``origin_weights`` are fitted but not scored), and the best point is refitted on
+everything. It writes the potential (SNAP: ``lps.snapcoeff`` +
 ``lps.snapparam``; POD: ``lps_param.pod`` + ``lps_coefficients.pod``), ``active_set.npz`` (per element the MaxVol active
 set and the grade map, plus the descriptor columns), ``parity.npz`` (reference vs predicted energies per atom and force
 components of the training, validation and test sets) and ``results.json`` (``model``, chosen ``grid_point`` and
-hyperparameters, grid table, metrics, fit diagnostics). On a refused fit ``results.json`` holds ``{"error": ...,
-"message": ...}`` and the exit status is 2.
+hyperparameters, grid table, metrics, fit diagnostics, and ``short_range``: the element pairs along which the potential
+turns attractive below the training data's shortest contacts, :mod:`~aiida_lps.engines.lammps.mlip.short_range`). On
+a refused fit ``results.json`` holds ``{"error": ..., "message": ...}`` and the exit status is 2.
 """
 
 from __future__ import annotations
@@ -73,27 +76,34 @@ def _read(path: str) -> list:
     return read(path, index=":", format="extxyz")
 
 
-def _configuration_data(calc, atoms):
-    """Rows of ``atoms`` as :class:`ConfigurationData` (targets minus the reference potential) plus atom rows."""
+def _configuration_data(calc, atoms, origin_weights: dict | None = None):
+    """Rows of ``atoms`` as :class:`ConfigurationData` (targets minus the reference potential) plus atom rows; the
+    configuration's weight is ``origin_weights[atoms.info["origin"]]`` (default 1)."""
     rows = calc.rows(atoms.numbers, atoms.positions, atoms.cell.array)
     try:
         stress = np.asarray(atoms.get_stress(voigt=True))
     except Exception:  # no stress label
         stress = None
     data = rows.labelled(atoms.get_potential_energy(), atoms.get_forces(), stress, atoms.get_chemical_symbols())
+    data.weight = float((origin_weights or {}).get(atoms.info.get("origin"), 1.0))
     return data, rows
-
-
-def _score(metrics: dict, weights) -> float:
-    """Validation score: MAEs in units of the expected errors (energy, forces, stress when present)."""
-    score = metrics["energy_mae_meV_per_atom"] / 1000 / weights.energy + metrics["force_mae_eV_per_A"] / weights.force
-    if "stress_mae_GPa" in metrics and weights.stress > 0:
-        score += metrics["stress_mae_GPa"] / 160.21766208 / weights.stress
-    return float(score)
 
 
 def _strip(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if k != "parity"}
+
+
+def short_range_check(lines: list[str], training: list, elements: list[str]) -> dict:
+    """Energies of the fitted potential along contacts shorter than the training data's shortest ones, the least safe
+    of four low-energy training frames per pair (:mod:`~aiida_lps.engines.lammps.mlip.short_range`): ``{"pairs":
+    [...], "attractive": [...]}``, or ``{"error": message}`` when the check itself could not run (the fit stands)."""
+    from aiida_lps.engines.lammps.mlip.short_range import reference_frames, shortest_contacts, worst_scans
+
+    try:
+        scans = worst_scans(lines, reference_frames(training), elements, shortest_contacts(training))
+    except Exception as exception:  # a diagnostic: report it, keep the fit
+        return {"error": f"{type(exception).__name__}: {exception}"}
+    return {"pairs": [s.to_dict() for s in scans], "attractive": [s.pair for s in scans if s.attractive]}
 
 
 def run(settings: dict) -> dict:
@@ -110,7 +120,7 @@ def run(settings: dict) -> dict:
 
 
 def _run(settings: dict) -> dict:
-    from aiida_lps.science.mlip.linear import FitWeights, fit, metrics
+    from aiida_lps.science.mlip.linear import FitWeights, fit, metrics, weighted_score
     from aiida_lps.science.mlip.maxvol import build_active_set
     from aiida_lps.science.mlip.sampling import split_indices
 
@@ -118,6 +128,7 @@ def _run(settings: dict) -> dict:
     test = _read(TEST) if pathlib.Path(TEST).is_file() else []
     elements = list(settings["elements"])
     weights = FitWeights(**settings.get("weights", {}))
+    origin_weights = {str(k): float(v) for k, v in (settings.get("origin_weights") or {}).items()}
     ridge = float(settings.get("ridge", 1e-6))
     rank_tol = float(settings.get("rank_tol", 1e-6))
     grid = settings.get("grid") or [{}]
@@ -134,7 +145,7 @@ def _run(settings: dict) -> dict:
         start = time.perf_counter()
         if descriptors not in cache:  # grid points that differ only in ridge share their descriptors
             with models.descriptor_calculator(model, model_settings) as calc:
-                data = [_configuration_data(calc, atoms) for atoms in training]
+                data = [_configuration_data(calc, atoms, origin_weights) for atoms in training]
                 cache[descriptors] = (model, model_settings, data, getattr(calc, "groups", None), calc.n_features)
         _, _, data, groups, n_features = cache[descriptors]
         descriptor_time = time.perf_counter() - start
@@ -142,8 +153,12 @@ def _run(settings: dict) -> dict:
         entry = {"model": model, "hyperparameters": point, "n_coefficients": len(elements) * n_features}
         if len(grid) > 1 and len(val_idx):
             result = fit([data[i][0] for i in train_idx], weights, point_ridge, unpenalised)
-            val = metrics([data[i][0] for i in val_idx], result.coefficients)
-            entry.update(validation=_strip(val), score=_score(val, weights), regularised=result.regularised)
+            # frames weighted below 1 (close contacts) shape the fit but are not scored: a left-out contact frame is
+            # unlike every other, its error says nothing about the accuracy that the grid should choose by
+            validation = [data[i][0] for i in val_idx if data[i][0].weight >= 1.0] or [data[i][0] for i in val_idx]
+            val = metrics(validation, result.coefficients)
+            score = weighted_score(validation, result.coefficients, weights)
+            entry.update(validation=_strip(val), score=score, regularised=result.regularised)
         entry["descriptor_time_s"] = descriptor_time
         table.append(entry)
         if best is None or entry.get("score", 0.0) < best[0].get("score", 0.0):
@@ -161,6 +176,7 @@ def _run(settings: dict) -> dict:
         test_data = [_configuration_data(calc, atoms)[0] for atoms in test]
         models.write_potential_files(model, model_settings, full, f"({len(training)} configurations)")
         columns = calc.columns
+    short_range = short_range_check(models.pair_lines(model, model_settings), training, elements)
     test_metrics = metrics(test_data, result.coefficients) if test_data else {"n_configurations": 0}
 
     arrays = {"columns": np.array(columns, dtype=int)}
@@ -209,6 +225,7 @@ def _run(settings: dict) -> dict:
         "training_metrics": _strip(train_metrics),
         "test_metrics": _strip(test_metrics),
         "active_set": active_info,
+        "short_range": short_range,
     }
 
 

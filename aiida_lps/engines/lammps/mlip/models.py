@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from aiida_lps.engines.lammps.mlip import pod, snap
+from aiida_lps.engines.lammps.mlip.settings import pair_lines as _pair_lines
 
 __all__ = (
     "MODELS",
@@ -21,6 +22,7 @@ __all__ = (
     "grade_maps",
     "model_settings",
     "pair_arguments",
+    "pair_lines",
     "potential_filenames",
     "write_potential_files",
 )
@@ -79,6 +81,11 @@ def write_potential_files(model: str, settings, coefficients: np.ndarray, commen
 def pair_arguments(model: str, settings) -> dict:
     """``pair_style`` and ``pair_coeff`` templates of the fitted potential (for ``InteratomicPotentialData``)."""
     return (pod if _checked(model) == "pod" else snap).pair_arguments(settings)
+
+
+def pair_lines(model: str, settings, folder=".") -> list[str]:
+    """LAMMPS pair commands of the potential files of ``model`` in ``folder`` (absolute paths, settings' type order)."""
+    return _pair_lines(pair_arguments(model, settings), settings.elements, potential_filenames(model), folder)
 
 
 def description(model: str, settings) -> str:

@@ -15,7 +15,7 @@ from ase.data import atomic_numbers
 from aiida_lps.common.settings import DictSettings
 from aiida_lps.engines.lammps.potential import render_pair_lines
 
-__all__ = ("ModelSettings", "checked_zbl", "write_model_files")
+__all__ = ("ModelSettings", "checked_zbl", "pair_lines", "write_model_files")
 
 
 class ModelSettings(DictSettings):
@@ -43,7 +43,14 @@ def write_model_files(files: dict[str, str], pair: dict, elements: Sequence[str]
     folder = pathlib.Path(folder).resolve()
     for name, text in files.items():
         (folder / name).write_text(text)
+    return pair_lines(pair, elements, list(files), folder)
+
+
+def pair_lines(pair: dict, elements: Sequence[str], filenames: Sequence[str], folder: pathlib.Path) -> list[str]:
+    """The pair commands of ``pair`` (templates) for types in ``elements`` order, ``filenames`` made absolute in
+    ``folder``."""
+    folder = pathlib.Path(folder).resolve()
     lines = render_pair_lines(pair["pair_style"], pair["pair_coeff"], elements, elements)
-    for name in files:
+    for name in filenames:
         lines = [line.replace(name, str(folder / name)) for line in lines]
     return lines
