@@ -32,10 +32,16 @@ __all__ = ("ContactScan", "element_pairs", "reference_frames", "shortest_contact
 
 @dataclasses.dataclass
 class ContactScan:
-    """Energies along one contact. :ivar pair: ``"S-S"``. :ivar shortest_in_data: Å.
-    :ivar distances: Å, ascending. :ivar energies: eV, relative to the unmodified frame.
-    :ivar attractive: whether, walking inwards, the energy falls below that of the shortest contact (or is not finite)
-        before the wall reaches the barrier. :ivar barrier: eV, the highest energy before such a fall (or overall)."""
+    """Energies along one contact.
+
+    :ivar pair: e.g. ``"S-S"``.
+    :ivar shortest_in_data: Å.
+    :ivar distances: Å, ascending.
+    :ivar energies: eV, relative to the unmodified frame.
+    :ivar attractive: whether, walking inwards, the energy falls below that of the unmodified frame (or is not finite)
+        before the wall reaches the barrier.
+    :ivar barrier: eV, the highest energy before such a fall (or overall).
+    """
 
     pair: str
     shortest_in_data: float
