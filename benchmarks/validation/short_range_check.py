@@ -41,12 +41,11 @@ def _scan_rows(pair_lines: list[str], frames: list) -> list[dict]:
 
 
 def exported_pair_lines(folder: pathlib.Path) -> list[str]:
-    """The pair commands of an exported potential with its files' paths made absolute."""
+    """The pair commands of an exported potential (``potential.json`` templates), its files' paths made absolute."""
+    from aiida_lps.engines.lammps.mlip.settings import pair_lines
+
     description = json.loads((folder / "potential.json").read_text())
-    lines = (folder / "potential.lammps").read_text().splitlines()
-    for name in description["files"]:
-        lines = [line.replace(name, str((folder / name).resolve())) for line in lines]
-    return lines
+    return pair_lines(description, description["elements"], description["files"], folder)
 
 
 def refit(frames: list, with_contacts: bool) -> tuple[dict, list[str]]:

@@ -93,7 +93,7 @@ def contact_path(
         raise ValueError(f"no {first}-{second} pair: the structure holds {sorted(set(symbols.tolist()))}")
     if shortest <= 0:
         raise ValueError(f"contact distances must be positive, got {distances.tolist()}")
-    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]) @ cell
+    shifts = _image_shifts(cell)
     vectors = positions[seconds][None, :, None, :] + shifts[None, None] - positions[firsts][:, None, None, :]
     lengths = np.linalg.norm(vectors, axis=-1)
     lengths[lengths < 1e-8] = np.inf  # an atom is not its own neighbour (first == second)
@@ -127,9 +127,14 @@ def contact_path(
     raise ValueError(f"no {first}-{second} pair can be brought to {shortest:g} Å alone: {problem}")
 
 
+def _image_shifts(cell: np.ndarray) -> np.ndarray:
+    """(27, 3) Cartesian shifts (Å) to the cell and its 26 neighbouring images; the zero shift is index 13."""
+    return np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]) @ cell
+
+
 def _min_distance(positions: np.ndarray, cell: np.ndarray) -> float:
     """Smallest interatomic distance under periodic boundary conditions (Å), including periodic images."""
-    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]) @ cell
+    shifts = _image_shifts(cell)
     diff = positions[:, None, None, :] - positions[None, :, None, :] + shifts[None, None, :, :]
     dist = np.linalg.norm(diff, axis=-1)
     n = len(positions)

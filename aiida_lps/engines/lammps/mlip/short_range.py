@@ -15,7 +15,6 @@ their DFT energies, put the wall in front of the scan.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import pathlib
 import tempfile
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from aiida_lps.engines.lammps.library import load_lammps
 from aiida_lps.engines.lammps.mlip.descriptors import lammps_rotation
 from aiida_lps.science.mlip.sampling import contact_path
 
-__all__ = ("ContactScan", "element_pairs", "reference_frames", "shortest_contacts", "short_range_scan", "worst_scans")
+__all__ = ("ContactScan", "reference_frames", "shortest_contacts", "short_range_scan", "worst_scans")
 
 
 @dataclasses.dataclass
@@ -162,8 +161,3 @@ def _verdict(inward: np.ndarray, tolerance: float, barrier: float) -> tuple[bool
     attractive = bool(np.any(falls & (before < barrier)))
     first_fall = int(np.argmax(falls)) if falls.any() else len(inward)
     return attractive, float(np.max(finite[: max(first_fall, 1)]))
-
-
-def element_pairs(elements: Sequence[str]) -> list[tuple[str, str]]:
-    """Every unordered element pair (alphabetical within the pair), e.g. for ``shortest`` keys."""
-    return [tuple(sorted(p)) for p in itertools.combinations_with_replacement(elements, 2)]
