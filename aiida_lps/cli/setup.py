@@ -17,7 +17,11 @@ LOCAL_POLL_INTERVAL_S = 0.5
 def ensure_localhost(label: str = "localhost", workdir: str | None = None):
     """Return the ``localhost`` computer (core.local, core.direct), creating and configuring it if missing.
 
-    A local-transport computer gets a scheduler poll interval of at most 0.5 s (local runs need no longer wait).
+    A local-transport computer gets a scheduler poll interval of at most 0.5 s (local runs need no longer wait) and
+    no login shell (also an existing one whose configuration never chose, e.g. the ``localhost`` of ``verdi
+    presto``): every command of the transport (``whoami`` at each upload, the submission, each scheduler poll) would
+    otherwise start ``bash -l``, which reads the system's profile scripts (~0.15 s each on Debian); the jobs get
+    their environment from the daemon's and the code's prepend text instead.
 
     :returns: (computer, created)
     """
@@ -41,8 +45,14 @@ def ensure_localhost(label: str = "localhost", workdir: str | None = None):
         created = True
     if computer.transport_type == "core.local" and computer.get_minimum_job_poll_interval() > LOCAL_POLL_INTERVAL_S:
         computer.set_minimum_job_poll_interval(LOCAL_POLL_INTERVAL_S)  # local jobs: no reason to wait for a scheduler
+    local = computer.transport_type == "core.local"
     if not computer.is_configured:
-        computer.configure(safe_interval=0.0)
+        computer.configure(safe_interval=0.0, **({"use_login_shell": False} if local else {}))
+    elif local:  # e.g. the `localhost` of `verdi presto`: no login shell unless one was asked for explicitly
+        authinfo = computer.get_authinfo(orm.User.collection.get_default())
+        params = authinfo.get_auth_params()
+        if "use_login_shell" not in params:
+            authinfo.set_auth_params({**params, "use_login_shell": False})
     return computer, created
 
 

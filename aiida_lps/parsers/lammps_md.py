@@ -15,7 +15,7 @@ from aiida.parsers import Parser
 
 from aiida_lps.common.serialize import json_safe
 from aiida_lps.engines.lammps.inputs import (
-    DUMP_FILENAME,
+    BINARY_DUMP_FILENAME,
     FINAL_DATA_FILENAME,
     LOG_FILENAME,
     MDSettings,
@@ -108,8 +108,8 @@ class LammpsMDParser(Parser):
                 reduced = load_reduced(io.BytesIO(content))
             except ValueError as exception:
                 return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=str(exception))
-        else:  # fallback: the text dump(s) retrieved temporarily, reduced here
-            names_in_order = [part_filename(DUMP_FILENAME, i) for i in range(parts)] + [DUMP_FILENAME]
+        else:  # fallback: the binary dump(s) retrieved temporarily, reduced here
+            names_in_order = [part_filename(BINARY_DUMP_FILENAME, i) for i in range(parts)] + [BINARY_DUMP_FILENAME]
             missing = [name for name in names_in_order if not (folder / name).is_file()]
             if retrieved_temporary_folder is None or missing:
                 return self.exit_codes.ERROR_TRAJECTORY_MISSING.format(detail=f"{missing} not retrieved")

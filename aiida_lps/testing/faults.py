@@ -17,7 +17,7 @@ __all__ = ("FAULTS", "make_fake_lammps")
 FAULTS = {
     "crash": "run LAMMPS, then cut its log at 40 % and die like a segfault (exit 139)",
     "nan": "run LAMMPS, then write `nan` into the first thermo row of the production",
-    "truncated": "run LAMMPS, then cut the trajectory dump in the middle of a line",
+    "truncated": "run LAMMPS, then cut the (binary) trajectory dump in the middle of a frame",
     "disk_full": "write the start of a log, fail writing the dump with ENOSPC (exit 1)",
     "hang": "sleep far past any wall time",
 }
@@ -39,7 +39,7 @@ if fault == "hang":
     time.sleep(100000)
 if fault == "disk_full":
     log.write_text("LAMMPS (fake)\\nRead data file ...\\n")
-    sys.stderr.write("ERROR: Cannot open dump file trajectory.dump: No space left on device\\n")
+    sys.stderr.write("ERROR: Cannot open dump file trajectory.bin: No space left on device\\n")
     sys.exit(1)
 done = subprocess.run([{lmp!r}, *args])
 if fault == "crash":
@@ -56,7 +56,7 @@ if fault == "nan":
     lines[row] = " ".join(fields) + "\\n"
     log.write_text("".join(lines))
 if fault == "truncated":
-    dump = pathlib.Path("trajectory.dump")
+    dump = pathlib.Path("trajectory.bin")
     data = dump.read_bytes()
     dump.write_bytes(data[: len(data) // 2 + 7])
 sys.exit(done.returncode)

@@ -14,7 +14,7 @@ import numpy as np
 from aiida import orm
 from aiida.orm.nodes.data.structure import Kind
 
-__all__ = ("atoms_from_structure", "structure_from_arrays")
+__all__ = ("atoms_from_structure", "n_sites", "structure_attributes", "structure_from_arrays", "structure_symbols")
 
 
 def structure_from_arrays(
@@ -32,19 +32,39 @@ def structure_from_arrays(
     return structure
 
 
+def structure_attributes(structure: orm.StructureData) -> dict:
+    """The attributes of ``structure`` (``cell``, ``pbc1``-``pbc3``, ``kinds``, ``sites``) in one read; do not mutate.
+
+    Every ``attributes.get`` of a stored node reloads the node's whole attribute column (one JSON decode of all
+    sites) and returns a deep copy of the value (0.1-0.2 s for 4000 sites); ``attributes.items()`` does one reload
+    and no copy.
+    """
+    return dict(structure.base.attributes.items())
+
+
+def n_sites(structure: orm.StructureData) -> int:
+    """Number of sites, without a ``Site`` object per atom (``len(structure.sites)``) or a deep copy of them."""
+    return len(structure_attributes(structure).get("sites", []))
+
+
+def structure_symbols(structure: orm.StructureData) -> set[str]:
+    """The chemical symbols of ``structure``'s kinds (``get_symbols_set()`` in one attribute read)."""
+    return {symbol for kind in structure_attributes(structure).get("kinds", []) for symbol in kind["symbols"]}
+
+
 def atoms_from_structure(structure: orm.StructureData) -> ase.Atoms:
     """``structure`` as ASE atoms; array-based for plain kinds, ``get_ase()`` otherwise (alloys, vacancies, tags)."""
-    kinds = structure.base.attributes.get("kinds")
+    attributes = structure_attributes(structure)
     plain = all(
         len(kind["symbols"]) == 1 and kind["name"] == kind["symbols"][0] and tuple(kind["weights"]) == (1.0,)
-        for kind in kinds
+        for kind in attributes["kinds"]
     )
     if not plain:
         return structure.get_ase()
-    sites = structure.base.attributes.get("sites")
+    sites = attributes["sites"]
     return ase.Atoms(
         symbols=[site["kind_name"] for site in sites],
         positions=np.array([site["position"] for site in sites], dtype=float).reshape(-1, 3),
-        cell=structure.cell,
-        pbc=structure.pbc,
+        cell=attributes["cell"],
+        pbc=[attributes[f"pbc{axis}"] for axis in (1, 2, 3)],
     )

@@ -11,6 +11,7 @@ from aiida_lps.common.defaults import DIFFUSING_CHARGE, DIFFUSING_SPECIES
 from aiida_lps.engines.lammps.inputs import MAX_TEMPERATURE_K
 from aiida_lps.protocols import default_inputs
 from aiida_lps.science.supercell import minimum_repetitions
+from aiida_lps.utils.structures import structure_attributes, structure_symbols
 
 #: Defaults of the trajectory analysis: the ``analysis`` of ``aiida_lps/protocols/lammps_md.yaml`` (written only
 #: there), plus the diffusing species of :mod:`aiida_lps.common.defaults` and no regions.
@@ -60,13 +61,14 @@ def positive_port(name: str, maximum: float | None = None):
 
 def validate_periodic(structure: orm.StructureData, name: str = "structure") -> str | None:
     """Message if the structure is not periodic in all three directions (the MD and DFT runs assume 3-D pbc)."""
-    pbc = tuple(bool(p) for p in structure.pbc)
+    attributes = structure_attributes(structure)
+    pbc = tuple(bool(attributes.get(f"pbc{axis}")) for axis in (1, 2, 3))
     if pbc != (True, True, True):
         return (
             f"`{name}` has pbc={pbc}: this work chain simulates bulk crystals periodic in 3-D; "
             "slabs or molecules would be run fully periodic. Set pbc=(True, True, True) or add vacuum explicitly"
         )
-    if not structure.sites:
+    if not attributes.get("sites"):
         return f"`{name}` has no sites"
     return None
 
@@ -81,11 +83,12 @@ def validate_supercell_size(structure: orm.StructureData, min_width: float, max_
     message = check_positive("supercell_min_width", min_width)
     if message:
         return message
+    attributes = structure_attributes(structure)
     try:
-        repeats = minimum_repetitions(structure.cell, min_width)
+        repeats = minimum_repetitions(attributes["cell"], min_width)
     except ValueError as exception:
         return f"`structure` has an unusable cell: {exception}"
-    n_atoms = len(structure.sites) * int(repeats[0] * repeats[1] * repeats[2])
+    n_atoms = len(attributes.get("sites", [])) * int(repeats[0] * repeats[1] * repeats[2])
     if n_atoms > max_atoms:
         return (
             f"the supercell {'x'.join(map(str, repeats))} for faces >= {min_width:g} Å apart has {n_atoms} atoms, "
@@ -105,7 +108,7 @@ def analysis_settings(analysis: Mapping | None) -> dict:
 
 def validate_potential_covers_structure(potential, structure: orm.StructureData) -> str | None:
     """Return a message if the structure has elements that the potential does not describe."""
-    missing = sorted(set(structure.get_symbols_set()) - set(potential.elements))
+    missing = sorted(structure_symbols(structure) - set(potential.elements))
     if missing:
         return f"the potential describes {potential.elements} but the structure also contains {missing}"
     return None
@@ -117,7 +120,7 @@ def validate_analysis(analysis: Mapping, structure: orm.StructureData) -> str | 
         settings = analysis_settings(analysis)
     except ValueError as exception:
         return str(exception)
-    symbols = set(structure.get_symbols_set())
+    symbols = structure_symbols(structure)
     species = settings["species"]
     if not isinstance(species, (list, tuple)) or not species or not all(isinstance(e, str) for e in species):
         return f"analysis `species` must be a non-empty list of element symbols, got {species!r}"

@@ -17,6 +17,7 @@ from aiida_lps.protocols import ProtocolMixin
 from aiida_lps.science.supercell import minimum_repetitions
 from aiida_lps.utils.active_set import find_active_set, validate_active_set
 from aiida_lps.utils.failures import describe_failure
+from aiida_lps.utils.structures import n_sites
 from aiida_lps.utils.validation import (
     MAX_SUPERCELL_ATOMS,
     MAX_TEMPERATURE_K,
@@ -261,7 +262,7 @@ class DiffusionWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
                 f"{100 * analysis['max_extrapolating_fraction']:g} % of frames have γ > {analysis['gamma_select']:g}"
             )
         self.report(
-            f"{len(self.ctx.supercell.sites)}-atom cell (faces >= {width.value:.2f} Å apart), "
+            f"{n_sites(self.ctx.supercell)}-atom cell (faces >= {width.value:.2f} Å apart), "
             f"{len(self.inputs.temperatures)} temperatures"
         )
 

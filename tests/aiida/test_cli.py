@@ -21,6 +21,12 @@ def test_setup_is_idempotent(aiida_profile_clean):
     computer = orm.load_computer("lps-local")
     assert computer.transport_type == "core.local" and computer.scheduler_type == "core.direct"
     assert computer.get_minimum_job_poll_interval() == 0.5
+    # no `bash -l` around every transport command (whoami, submission, each poll)
+    auth = computer.get_authinfo(orm.User.collection.get_default()).get_auth_params()
+    assert auth["use_login_shell"] is False and auth["safe_interval"] == 0.0
+    with computer.get_transport() as transport:
+        retval, stdout, _ = transport.exec_command_wait("shopt -q login_shell && echo login || echo plain")
+    assert retval == 0 and stdout.strip() == "plain"
     lmp = orm.load_code("lmp@lps-local")
     assert lmp.filepath_executable.name == "lmp"
     # the wheel's binary with its MPI library path in the prepend text (no Python wrapper at every start)
@@ -31,6 +37,29 @@ def test_setup_is_idempotent(aiida_profile_clean):
     assert orm.load_code("gpaw@lps-local").filepath_executable.name == "gpaw"
     assert orm.load_code("python@lps-local").filepath_executable.name.startswith("python")
     assert "found code 'gpaw@lps-local'" in second.output
+
+
+def test_setup_turns_the_login_shell_off_only_where_nobody_chose(aiida_profile_clean, tmp_path):
+    """A local computer configured without a word on the login shell (as `verdi presto` does) gets none; an
+    explicit choice is kept."""
+    runner = CliRunner()
+    for label, params in (("presto-like", {}), ("explicit", {"use_login_shell": True})):
+        computer = orm.Computer(
+            label=label,
+            hostname="localhost",
+            transport_type="core.local",
+            scheduler_type="core.direct",
+            workdir=str(tmp_path),
+        ).store()
+        computer.configure(safe_interval=0.0, **params)
+        result = runner.invoke(cli, ["setup", "--computer", label])
+        assert result.exit_code == 0, result.output
+    default_user = orm.User.collection.get_default()
+    auth = {
+        label: orm.load_computer(label).get_authinfo(default_user).get_auth_params()
+        for label in ("presto-like", "explicit")
+    }
+    assert auth["presto-like"]["use_login_shell"] is False and auth["explicit"]["use_login_shell"] is True
 
 
 def test_setup_refuses_a_typo_and_a_remote_computer(aiida_profile_clean):

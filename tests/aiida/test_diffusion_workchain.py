@@ -106,4 +106,4 @@ def test_md_calculation_regions_trajectory_and_npt(lammps_code, argon_potential,
     delta = ours.get_scaled_positions() - final.get_scaled_positions()
     np.testing.assert_allclose(delta - np.round(delta), 0.0, atol=1e-5)
     # the full trajectory was only retrieved temporarily
-    assert "trajectory.dump" not in node.outputs.retrieved.base.repository.list_object_names()
+    assert "trajectory.bin" not in node.outputs.retrieved.base.repository.list_object_names()

@@ -9,7 +9,7 @@ from aiida.engine import run_get_node
 from aiida.plugins import CalculationFactory, WorkflowFactory
 
 from aiida_lps.data.potential import InteratomicPotentialData
-from aiida_lps.engines.lammps.outputs import read_dump, read_thermo_blocks
+from aiida_lps.engines.lammps.outputs import read_binary_dump, read_thermo_blocks
 
 LammpsMDCalculation = CalculationFactory("lps.lammps.md")
 LammpsMDBaseWorkChain = WorkflowFactory("lps.lammps.md.base")
@@ -132,7 +132,9 @@ _KILL_WRAPPER = '''#!{python}
 """`lmp` that emulates wall-time kills: a fresh run stops at production step 350 (restart files up to 300 kept;
 its whole dump and log are saved as the uninterrupted reference), its continuation from 300 at step 470 (up to 420
 kept); the continuation from 420 runs to the end."""
-import glob, os, shutil, subprocess, sys
+import glob, io, os, shutil, subprocess, sys
+
+from aiida_lps.engines.lammps.outputs import _binary_frames
 
 latest = max((int(name.split(".")[1]) for name in glob.glob("restart.*")), default=0)
 stop = {{0: 350, 300: 470}}.get(latest)
@@ -140,15 +142,18 @@ if stop is None:
     os.execv("{lmp}", ["{lmp}", *sys.argv[1:]])
 subprocess.run(["{lmp}", *sys.argv[1:]], check=True)
 if latest == 0:
-    shutil.copy("trajectory.dump", "{reference}.dump")
+    shutil.copy("trajectory.bin", "{reference}.bin")
     shutil.copy("log.lammps", "{reference}.log")
 for name in glob.glob("restart.*"):
     if int(name.split(".")[1]) > stop - 50:
         os.remove(name)
 os.remove("final.data")
-text = open("trajectory.dump").read()
-cut = text.index(f"ITEM: TIMESTEP\\n{{stop}}\\n")
-open("trajectory.dump", "w").write(text[: cut + 200])  # a frame cut in its header
+data = open("trajectory.bin", "rb").read()
+handle = io.BytesIO(data)
+frames, start = _binary_frames(handle), 0
+while next(frames)[0] != stop:  # the byte where the frame of step `stop` begins
+    start = handle.tell()
+open("trajectory.bin", "wb").write(data[: start + 40])  # a frame cut in its header
 lines = open("log.lammps").read().splitlines()
 end = [i for i, line in enumerate(lines) if line.split()[:1] == ["Step"]][-1] + 1  # the production block
 while lines[end].split()[0].isdigit() and int(lines[end].split()[0]) < stop:
@@ -182,8 +187,8 @@ def test_walltime_continuation_matches_uninterrupted_run(
     for parent, child in zip(calcs, calcs[1:], strict=False):
         assert child.inputs.parent_folder.uuid == parent.outputs.remote_folder.uuid
 
-    with open(tmp_path / "full.dump") as handle:
-        full = read_dump(handle)
+    with open(tmp_path / "full.bin", "rb") as handle:
+        full = read_binary_dump(handle)
     joined = node.outputs.trajectory
     np.testing.assert_array_equal(joined.get_stepids(), full.timesteps)
     np.testing.assert_array_equal(joined.get_stepids(), np.arange(0, 601, 10))
