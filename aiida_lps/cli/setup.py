@@ -43,9 +43,9 @@ def ensure_localhost(label: str = "localhost", workdir: str | None = None):
         computer.set_minimum_job_poll_interval(LOCAL_POLL_INTERVAL_S)
         computer.set_default_mpiprocs_per_machine(1)
         created = True
-    if computer.transport_type == "core.local" and computer.get_minimum_job_poll_interval() > LOCAL_POLL_INTERVAL_S:
-        computer.set_minimum_job_poll_interval(LOCAL_POLL_INTERVAL_S)  # local jobs: no reason to wait for a scheduler
     local = computer.transport_type == "core.local"
+    if local and computer.get_minimum_job_poll_interval() > LOCAL_POLL_INTERVAL_S:
+        computer.set_minimum_job_poll_interval(LOCAL_POLL_INTERVAL_S)  # local jobs: no reason to wait for a scheduler
     if not computer.is_configured:
         computer.configure(safe_interval=0.0, **({"use_login_shell": False} if local else {}))
     elif local:  # e.g. the `localhost` of `verdi presto`: no login shell unless one was asked for explicitly

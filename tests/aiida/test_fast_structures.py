@@ -6,7 +6,7 @@ import ase.build
 import numpy as np
 from aiida import orm
 
-from aiida_lps.utils.structures import atoms_from_structure, structure_from_arrays
+from aiida_lps.utils.structures import atoms_from_structure, n_sites, structure_from_arrays, structure_symbols
 
 
 def test_round_trip_matches_aiida():
@@ -25,6 +25,18 @@ def test_round_trip_matches_aiida():
         assert converted.get_chemical_symbols() == atoms.get_chemical_symbols()
         np.testing.assert_allclose(converted.positions, atoms.positions)
         np.testing.assert_allclose(converted.cell[:], atoms.cell[:])
+        assert list(converted.pbc) == list(atoms.pbc)
+        assert n_sites(node) == len(node.sites) == len(atoms)
+        assert structure_symbols(node) == set(node.get_symbols_set()) == {"Li", "S"}
+
+
+def test_partly_periodic_and_empty_structures_are_read_from_their_attributes():
+    structure = orm.StructureData(cell=[[4, 0, 0], [0, 4, 0], [0, 0, 9]], pbc=(True, True, False))
+    assert n_sites(structure) == 0 and structure_symbols(structure) == set()
+    structure.append_atom(position=(0, 0, 0), symbols="Li")
+    structure.store()
+    atoms = atoms_from_structure(structure)
+    assert list(atoms.pbc) == [True, True, False] and n_sites(structure) == 1
 
 
 def test_special_kinds_take_the_aiida_path():
