@@ -24,6 +24,7 @@ __all__ = (
     "read_dump",
     "read_binary_dump",
     "read_dump_files",
+    "read_data_configuration",
     "join_thermo_blocks",
     "join_trajectories",
 )
@@ -458,6 +459,18 @@ def read_dump_files(paths: Sequence[str | os.PathLike], expected_frames: int | N
             with open(path) as handle:
                 pieces.append(read_dump(handle, expected_frames=expected))
     return join_trajectories(pieces)
+
+
+def read_data_configuration(handle: IO[str], elements: Sequence[str]):
+    """The configuration of a LAMMPS data file (``write_data``, atom style atomic, metal units) as ASE atoms
+    wrapped into the cell; atom type t is ``elements[t - 1]``."""
+    from ase.data import atomic_numbers
+    from ase.io.lammpsdata import read_lammps_data
+
+    z_of_type = {i + 1: atomic_numbers[element] for i, element in enumerate(elements)}
+    atoms = read_lammps_data(handle, Z_of_type=z_of_type, atom_style="atomic", units="metal")
+    atoms.wrap()
+    return atoms
 
 
 def join_thermo_blocks(parts: list[ThermoBlock]) -> ThermoBlock:

@@ -16,11 +16,11 @@ from typing import ClassVar
 
 import ase
 import numpy as np
-from ase.data import atomic_numbers, covalent_radii
-from ase.io.lammpsdata import read_lammps_data
+from ase.data import covalent_radii
 from ase.neighborlist import neighbor_list
 
 from aiida_lps.common.settings import DictSettings
+from aiida_lps.engines.lammps.outputs import read_data_configuration
 
 __all__ = (
     "HALTED_CRITERION",
@@ -58,11 +58,8 @@ def relaxed_filename(index: int) -> str:
 def read_relaxed(path: pathlib.Path, elements: Sequence[str]) -> ase.Atoms:
     """A relaxed configuration written by :func:`relax_batch_script` (atom type t = ``elements[t - 1]``), wrapped
     into its cell."""
-    z_of_type = {i + 1: atomic_numbers[el] for i, el in enumerate(elements)}
     with path.open() as handle:
-        atoms = read_lammps_data(handle, Z_of_type=z_of_type, atom_style="atomic", units="metal")
-    atoms.wrap()
-    return atoms
+        return read_data_configuration(handle, elements)
 
 
 @dataclasses.dataclass
