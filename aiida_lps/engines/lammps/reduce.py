@@ -5,7 +5,7 @@ The same reduction serves both paths of ``lps.lammps.md``:
 * production path: the CalcJob's job script runs ``python -m aiida_lps.engines.lammps.reduce reduce.json`` after
   LAMMPS, on the machine and in the folder where the (binary) dump was written; only the ``.npz`` (MSD(t) per
   species and axis, the diffusion results, the step of every frame and the last frame) is retrieved;
-* fallback path: the parser reads a temporarily retrieved text dump and calls :func:`reduce_trajectory` itself.
+* fallback path: the parser reads the temporarily retrieved (binary) dump and calls :func:`reduce_trajectory` itself.
 
 This module imports no AiiDA: the interpreter on the cluster needs NumPy, SciPy, ASE and ``aiida-lps`` only.
 Units: positions Å, times ps, MSD Å², D cm²/s.
