@@ -1,12 +1,14 @@
-"""Supercell sizing from perpendicular plane spacings (valid for triclinic cells). Lengths in Å."""
+"""Supercell sizing from perpendicular plane spacings (valid for triclinic cells), and the most compact supercell of
+a given size (the largest distance between periodic images). Lengths in Å."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
-__all__ = ["minimum_repetitions", "plane_spacings"]
+__all__ = ["compact_supercell", "image_distance", "minimum_repetitions", "plane_spacings"]
 
 
 def _cell(cell: np.ndarray) -> np.ndarray:
@@ -44,3 +46,75 @@ def minimum_repetitions(cell: np.ndarray, min_width: float) -> tuple[int, int, i
     # Small relative tolerance so that an exact multiple is not bumped up by rounding.
     reps = [max(1, math.ceil(min_width / h * (1.0 - 1e-12))) for h in spacings]
     return reps[0], reps[1], reps[2]
+
+
+def image_distance(cell: np.ndarray) -> float:
+    """Distance between a point and its nearest periodic image: the shortest non-zero lattice vector, in Å.
+
+    Searched over integer combinations with coefficients -3…3 of the cell's vectors after an LLL-like reduction
+    (exact for reduced cells, which is what the search over sums of the reduced vectors covers)."""
+    cell = _reduced(_cell(cell))
+    shifts = np.array([s for s in itertools.product(range(-3, 4), repeat=3) if any(s)])
+    return float(np.linalg.norm(shifts @ cell, axis=1).min())
+
+
+def _reduced(cell: np.ndarray, matrix: np.ndarray | None = None):
+    """Pairwise (Gauss) reduction of the rows until no row gets shorter by adding a whole multiple of another.
+
+    With ``matrix`` (integer, rows = supercell vectors in units of ``cell``) the same row operations reduce the
+    supercell ``matrix @ cell`` and the reduced integer matrix is returned; without it, the reduced ``cell``."""
+    rows = np.array(matrix if matrix is not None else np.eye(3, dtype=int), dtype=int)
+    vectors = rows @ cell
+    changed = True
+    while changed:
+        changed = False
+        for i, j in itertools.permutations(range(3), 2):
+            factor = round(float(vectors[i] @ vectors[j]) / float(vectors[j] @ vectors[j]))
+            if factor:
+                candidate = vectors[i] - factor * vectors[j]
+                if candidate @ candidate < vectors[i] @ vectors[i] - 1e-9:
+                    vectors[i], rows[i] = candidate, rows[i] - factor * rows[j]
+                    changed = True
+    if matrix is None:
+        return vectors
+    return rows if np.linalg.det(rows) > 0 else -rows  # keep the handedness of ``cell``
+
+
+def _hermite_normal_forms(n: int):
+    """Every lower-triangular Hermite normal form of determinant ``n``: each distinct superlattice of index n once.
+
+    Rows are the supercell vectors; adding whole multiples of an earlier row leaves the lattice unchanged, so each
+    entry below the diagonal is reduced modulo the diagonal entry of its column."""
+    for a in range(1, n + 1):
+        if n % a:
+            continue
+        for c in range(1, n // a + 1):
+            if (n // a) % c:
+                continue
+            f = n // a // c
+            for b, d, e in itertools.product(range(a), range(a), range(c)):
+                yield np.array([[a, 0, 0], [b, c, 0], [d, e, f]])
+
+
+def compact_supercell(cell: np.ndarray, n_cells: int) -> tuple[np.ndarray, float]:
+    """The supercell of ``n_cells`` copies of ``cell`` whose periodic images are farthest apart.
+
+    Core-hole (XCH) and defect calculations need a large distance between an atom and its images at the fewest
+    atoms; repeating the cell vectors (``minimum_repetitions``) is often far from that: for the fcc primitive
+    cell of Li2S, 3×3×3 (81 atoms) puts the images 12.1 Å apart, and the best 20-cell supercell (60 atoms) 10.7 Å.
+
+    :param cell: 3x3 cell in Å, rows are the lattice vectors.
+    :param n_cells: number of cells in the supercell (its index, ≥ 1).
+    :returns: the integer matrix P (supercell vectors = P @ cell, rows; reduced, so that the supercell is as
+        little skewed as the lattice allows, with det P = ``n_cells``) and the image distance in Å; ties go to the
+        first matrix found, in a fixed order.
+    """
+    cell = _cell(cell)
+    if int(n_cells) != n_cells or n_cells < 1:
+        raise ValueError(f"n_cells must be a positive integer, got {n_cells}")
+    best, best_distance = None, -1.0
+    for matrix in _hermite_normal_forms(int(n_cells)):
+        distance = image_distance(matrix @ cell)
+        if distance > best_distance + 1e-9:
+            best, best_distance = matrix, distance
+    return _reduced(cell, best), best_distance

@@ -1,11 +1,11 @@
-"""Tests for plane spacings and minimum supercell repetitions."""
+"""Tests for plane spacings, minimum supercell repetitions and the most compact supercell."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from aiida_lps.science.supercell import minimum_repetitions, plane_spacings
+from aiida_lps.science.supercell import compact_supercell, image_distance, minimum_repetitions, plane_spacings
 
 CELLS = {
     "cubic": np.eye(3) * 9.8,
@@ -77,3 +77,59 @@ def test_bad_input():
         plane_spacings(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="min_width"):
         minimum_repetitions(np.eye(3), -1.0)
+
+
+FCC_A = 5.71  # Å, Li2S
+
+
+def _fcc_primitive(a: float = FCC_A) -> np.ndarray:
+    return np.array([[0.0, a / 2, a / 2], [a / 2, 0.0, a / 2], [a / 2, a / 2, 0.0]])
+
+
+def test_image_distance_is_the_shortest_lattice_vector_of_a_skewed_cell():
+    """A cell given by long, skewed vectors (the same lattice as the fcc primitive cell) still has its images at
+    a/√2: the search reduces the cell first."""
+    skewed = np.array([[3, 1, 1], [5, 2, 1], [7, 3, 2]]) @ _fcc_primitive()  # det 1: the same lattice
+    assert np.linalg.norm(skewed, axis=1).min() > 10.0
+    assert image_distance(skewed) == pytest.approx(FCC_A / np.sqrt(2))
+
+
+def test_number_of_superlattices_enumerated():
+    """Every sublattice of index n of Z³ once: 1, 7, 13, 35, 31, 91, 57, 155 (the sum over d|n of d·σ(d))."""
+    from aiida_lps.science.supercell import _hermite_normal_forms
+
+    assert [sum(1 for _ in _hermite_normal_forms(n)) for n in range(1, 9)] == [1, 7, 13, 35, 31, 91, 57, 155]
+
+
+@pytest.mark.parametrize(
+    ("n_cells", "expected"),
+    [
+        (4, FCC_A),  # the conventional cube
+        (8, 2 * FCC_A / np.sqrt(2)),  # 2×2×2 primitive: an fcc superlattice
+        (16, FCC_A * np.sqrt(3)),  # a bcc superlattice: images at √3 a
+        (20, None),  # the Li2S cell of the XAS size series: beyond 10 Å with 60 atoms
+        (27, 3 * FCC_A / np.sqrt(2)),
+    ],
+)
+def test_compact_supercell_of_fcc(n_cells, expected):
+    matrix, distance = compact_supercell(_fcc_primitive(), n_cells)
+    supercell = matrix @ _fcc_primitive()
+    assert matrix.dtype.kind == "i" and round(np.linalg.det(matrix)) == n_cells  # right size, right handedness
+    assert distance == pytest.approx(image_distance(supercell))
+    if expected is None:
+        assert distance > 10.0 > image_distance(compact_supercell(_fcc_primitive(), 16)[0] @ _fcc_primitive())
+    else:
+        assert distance == pytest.approx(expected)
+    # reduced: no supercell vector longer than needed, so plane spacings are close to the image distance
+    assert plane_spacings(supercell).min() > 0.75 * distance
+    # never worse than repeating the cell vectors with the same number of cells
+    cube = round(n_cells ** (1 / 3))
+    if cube**3 == n_cells:
+        assert distance >= image_distance(cube * _fcc_primitive()) - 1e-9
+
+
+def test_compact_supercell_rejects_a_bad_size():
+    with pytest.raises(ValueError, match="positive integer"):
+        compact_supercell(_fcc_primitive(), 0)
+    with pytest.raises(ValueError, match="positive integer"):
+        compact_supercell(_fcc_primitive(), 2.5)
