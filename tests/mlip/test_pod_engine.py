@@ -90,6 +90,8 @@ def test_fit_script_grid_compares_snap_and_pod_on_the_validation_split(tmp_path,
         atoms = _cell(seed)
         energy, forces, stress = _pair_style_pod(teacher, theta, atoms, tmp_path)
         configurations.append(atoms_with_labels(atoms, energy, forces, stress))
+    for atoms in configurations[:2]:
+        atoms.info["origin"] = "contact"
     monkeypatch.chdir(tmp_path)
     write(mlip_fit.TRAINING, configurations, format="extxyz")
     test_atoms = _cell(50)
@@ -97,9 +99,15 @@ def test_fit_script_grid_compares_snap_and_pod_on_the_validation_split(tmp_path,
     write(mlip_fit.TEST, [atoms_with_labels(test_atoms, test_energy, test_forces, None)], format="extxyz")
     grid = [{"twojmax": 2, "rcutfac": 4.0}, {"model": "pod", **SMALL}]
     settings = {"elements": ELEMENTS, "grid": grid, "ridge": 1e-12, "validation_fraction": 0.2, "pod": {"zbl": None}}
+    settings["origin_weights"] = {"contact": 0.5, "contcat": 2.0}  # the second names no frame's origin
     (tmp_path / mlip_fit.SETTINGS).write_text(json.dumps(settings))
     assert mlip_fit.main() == 0
     results = json.loads((tmp_path / mlip_fit.RESULTS).read_text())
+    # each origin weight is reported with the frames it applied to, so a misspelt origin shows as 0 frames
+    assert results["origin_weights"] == {
+        "contact": {"weight": 0.5, "n_frames": 2},
+        "contcat": {"weight": 2.0, "n_frames": 0},
+    }
     snap_entry, pod_entry = results["grid"]
     assert (snap_entry["model"], pod_entry["model"]) == ("snap", "pod")
     assert pod_entry["score"] < snap_entry["score"]

@@ -212,6 +212,11 @@ def _run(settings: dict) -> dict:
         "grid": table,
         "fit": result.to_dict(),
         "ridge": ridge,
+        # each origin weight with the number of training frames it applied to (0: the data have no such origin)
+        "origin_weights": {
+            origin: {"weight": weight, "n_frames": sum(atoms.info.get("origin") == origin for atoms in training)}
+            for origin, weight in origin_weights.items()
+        },
         "weights": {
             "energy_eV_per_atom": weights.energy,
             "force_eV_per_A": weights.force,
