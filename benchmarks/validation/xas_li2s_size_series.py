@@ -44,10 +44,11 @@ FIGURE = DATA / "xas_li2s_size_series.png"
 MEASURED = (2474.0, 2476.5, 2484.0)  # eV, Li2S S K-edge peaks, seed 000 (Guo, Carbone et al. 2023)
 #: name -> (input cell, repetitions along each axis, or the number of cells of the most compact supercell)
 CELLS = {"prim1": ("primitive", 1), "conv": ("conventional", 1), "prim2": ("primitive", 2), "prim3": ("primitive", 3)}
-CELLS["hnf20"] = CELLS["hnf20k2"] = ("primitive", "compact 20")
+CELLS["hnf20"] = ("primitive", "compact 20")
+CELLS["prim2g"] = CELLS["prim2"]
 #: k-point spacing (1/Å, 2π included) of a cell where it differs from ``--kspacing``: the Γ point for the 60- and
-#: 81-atom cells; ``hnf20k2`` is the 60-atom cell at the default spacing (2×2×2), the check of the Γ-point runs
-CELL_KSPACING = {"hnf20": 0.75, "prim3": 0.75}
+#: 81-atom cells, and for ``prim2g``, the 24-atom cell at Γ: the check of the Γ-point runs against ``prim2``'s 2×2×2
+CELL_KSPACING = {"hnf20": 0.75, "prim3": 0.75, "prim2g": 1.0}
 
 
 def _structure(kind: str):
