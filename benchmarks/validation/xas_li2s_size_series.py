@@ -178,26 +178,33 @@ def _save(cells: list[dict], meta: dict) -> None:
 
 def summary(cells: list[dict]) -> None:
     """Print the table of the finished cells."""
-    print(f"{'cell':6s} {'atoms':>5s} {'d_img/Å':>8s} {'bands':>11s} {'GS s':>7s} {'XCH s':>7s} {'XCH MiB':>8s} "
-          f"{'onset':>8s} {'top':>5s} {'peaks (eV)':28s} spacings (meas. 2.5, 7.5)")  # fmt: skip
+    print(f"{'cell':6s} {'atoms':>5s} {'d_img/Å':>8s} {'k':>5s} {'bands':>11s} {'GS s':>7s} {'XCH s':>7s} "
+          f"{'XCH MiB':>8s} {'onset':>8s} {'top':>5s} {'peaks (eV)':28s} spacings (meas. 2.5, 7.5)")  # fmt: skip
     for c in cells:
         if c.get("exit_status") != 0:
             print(f"{c['cell']:6s} failed: {c.get('exit_message')}")
             continue
         xch, gs = c.get("xch_site_1", {}), c.get("ground_state", {})
         bands = f"{xch.get('converged_bands')}/{xch.get('nbands')}"
-        print(f"{c['cell']:6s} {c['n_atoms']:5d} {c['image_distance_A']:8.2f} {bands:>11s} {gs.get('wall_s', 0):7.0f} "
-              f"{xch.get('wall_s', 0):7.0f} {xch.get('max_rss_mib') or 0:8.0f} {c['onset_eV']:8.2f} "
+        mesh = "x".join(map(str, (xch.get("kpts") or {}).get("size", ["?"])))
+        print(f"{c['cell']:6s} {c['n_atoms']:5d} {c['image_distance_A']:8.2f} {mesh:>5s} {bands:>11s} "
+              f"{gs.get('wall_s', 0):7.0f} {xch.get('wall_s', 0):7.0f} {xch.get('max_rss_mib') or 0:8.0f} "
+              f"{c['onset_eV']:8.2f} "
               f"{c['spectrum_top_above_onset_eV']:5.1f} {str(np.round(c['peaks_eV'][:3], 2).tolist()):28s} "
               f"{np.round(c['spacings_eV'], 2).tolist()}")  # fmt: skip
 
 
 def extrapolate(cells: list[dict]) -> dict | None:
     """Linear fit of each peak spacing against 1/d (d: image distance) over the finished cells with d ≥ 5 Å (the
-    3-atom cell, 4 Å, is only a smoke test); value at 1/d → 0. ``None`` with fewer than three such cells: two
-    points fix a line but not whether the spacings have reached the asymptotic 1/d regime."""
+    3-atom cell, 4 Å, is only a smoke test) run at one k-point spacing (the higher features move with the k-mesh:
+    ``prim2`` against ``prim2g``); value at 1/d → 0. ``None`` without three such cells at one spacing: two points
+    fix a line but not whether the spacings have reached the asymptotic 1/d regime."""
     done = [c for c in cells if c.get("exit_status") == 0 and len(c.get("spacings_eV", [])) == 2]
     done = [c for c in done if c["image_distance_A"] >= 5.0]
+    groups: dict = {}
+    for cell in done:
+        groups.setdefault(cell.get("kpoint_spacing"), []).append(cell)
+    done = max(groups.values(), key=len, default=[])
     if len(done) < 3:
         return None
     inverse = np.array([1 / c["image_distance_A"] for c in done])
@@ -288,7 +295,7 @@ def main() -> None:
         print(f"extrapolated to 1/d → 0 ({fit['cells']}): spacings {fit['spacing_1_at_infinite_d_eV']:.2f}, "
               f"{fit['spacing_2_at_infinite_d_eV']:.2f} eV (measured 2.5, 7.5)")  # fmt: skip
     else:
-        print("no extrapolation to 1/d → 0: fewer than three cells with image distances >= 5 Å finished")
+        print("no extrapolation to 1/d → 0: fewer than three cells with image distances >= 5 Å at one k-point spacing")
     if cells:
         plot(cells)
 
