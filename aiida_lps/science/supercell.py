@@ -51,33 +51,12 @@ def minimum_repetitions(cell: np.ndarray, min_width: float) -> tuple[int, int, i
 def image_distance(cell: np.ndarray) -> float:
     """Distance between a point and its nearest periodic image: the shortest non-zero lattice vector, in Å.
 
-    Searched over integer combinations with coefficients -3…3 of the cell's vectors after an LLL-like reduction
-    (exact for reduced cells, which is what the search over sums of the reduced vectors covers)."""
-    cell = _reduced(_cell(cell))
-    shifts = np.array([s for s in itertools.product(range(-3, 4), repeat=3) if any(s)])
-    return float(np.linalg.norm(shifts @ cell, axis=1).min())
+    The shortest vector of a Minkowski-reduced basis (ASE's ``minkowski_reduce``), which in 3-D is the shortest
+    vector of the lattice."""
+    from ase.geometry import minkowski_reduce
 
-
-def _reduced(cell: np.ndarray, matrix: np.ndarray | None = None):
-    """Pairwise (Gauss) reduction of the rows until no row gets shorter by adding a whole multiple of another.
-
-    With ``matrix`` (integer, rows = supercell vectors in units of ``cell``) the same row operations reduce the
-    supercell ``matrix @ cell`` and the reduced integer matrix is returned; without it, the reduced ``cell``."""
-    rows = np.array(matrix if matrix is not None else np.eye(3, dtype=int), dtype=int)
-    vectors = rows @ cell
-    changed = True
-    while changed:
-        changed = False
-        for i, j in itertools.permutations(range(3), 2):
-            factor = round(float(vectors[i] @ vectors[j]) / float(vectors[j] @ vectors[j]))
-            if factor:
-                candidate = vectors[i] - factor * vectors[j]
-                if candidate @ candidate < vectors[i] @ vectors[i] - 1e-9:
-                    vectors[i], rows[i] = candidate, rows[i] - factor * rows[j]
-                    changed = True
-    if matrix is None:
-        return vectors
-    return rows if np.linalg.det(rows) > 0 else -rows  # keep the handedness of ``cell``
+    reduced, _ = minkowski_reduce(_cell(cell))
+    return float(np.linalg.norm(reduced, axis=1).min())
 
 
 def _hermite_normal_forms(n: int):
@@ -117,4 +96,8 @@ def compact_supercell(cell: np.ndarray, n_cells: int) -> tuple[np.ndarray, float
         distance = image_distance(matrix @ cell)
         if distance > best_distance + 1e-9:
             best, best_distance = matrix, distance
-    return _reduced(cell, best), best_distance
+    from ase.geometry import minkowski_reduce
+
+    _, operation = minkowski_reduce(best @ cell)  # reduced supercell = operation @ best @ cell
+    reduced = operation @ best
+    return (reduced if np.linalg.det(reduced) > 0 else -reduced), best_distance  # keep the handedness of ``cell``

@@ -64,19 +64,12 @@ def _structure(kind: str):
     return orm.StructureData(ase=AseAtomsAdaptor.get_atoms(structure))
 
 
-def _image_distance(cell: np.ndarray) -> float:
-    """Shortest non-zero lattice vector of ``cell`` (Å): the distance between an absorber and its nearest image."""
-    from aiida_lps.science.supercell import image_distance
-
-    return image_distance(cell)
-
-
 def run_cell(code, name: str, ecut: float, kspacing: float) -> dict:
     """Run ``lps.xas`` on one cell of the series and return its record."""
     from aiida.common.links import LinkType
     from aiida.engine import run_get_node
 
-    from aiida_lps.science.supercell import plane_spacings
+    from aiida_lps.science.supercell import image_distance, plane_spacings
     from aiida_lps.workflows.xas import XasWorkChain
 
     kind, repeat = CELLS[name]
@@ -129,7 +122,7 @@ def run_cell(code, name: str, ecut: float, kspacing: float) -> dict:
         {
             "n_atoms": table["n_atoms_supercell"],
             "repetitions": table["repetitions"],
-            "image_distance_A": _image_distance(np.array(site_structure.cell)),
+            "image_distance_A": image_distance(np.array(site_structure.cell)),  # absorber to its nearest image
             "plane_spacing_A": min(table["plane_spacings_supercell"]),
             "onset_eV": alignment["aligned_onset"],
             "spectrum_top_above_onset_eV": results["raw"]["properties_site_1"].get_dict()["spectrum_top_above_onset"],

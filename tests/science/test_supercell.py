@@ -88,7 +88,7 @@ def _fcc_primitive(a: float = FCC_A) -> np.ndarray:
 
 def test_image_distance_is_the_shortest_lattice_vector_of_a_skewed_cell():
     """A cell given by long, skewed vectors (the same lattice as the fcc primitive cell) still has its images at
-    a/√2: the search reduces the cell first."""
+    a/√2: the cell is reduced first."""
     skewed = np.array([[3, 1, 1], [5, 2, 1], [7, 3, 2]]) @ _fcc_primitive()  # det 1: the same lattice
     assert np.linalg.norm(skewed, axis=1).min() > 10.0
     assert image_distance(skewed) == pytest.approx(FCC_A / np.sqrt(2))
